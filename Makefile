@@ -1,0 +1,47 @@
+# Two commands matter: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format check install migrate worker replica-start replica-stop bench clean
+
+$(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole platform on embedded defaults: web, Celery worker + beat, DashScope simulator.
+run: $(STAMP)
+	@scripts/run-embedded
+
+## Run the test suite (MariaDB + Redis when they answer; SQLite with a notice otherwise).
+test: $(STAMP)
+	@scripts/run-tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate
+
+replica-start:
+	scripts/mariadb-replica start
+
+replica-stop:
+	scripts/mariadb-replica stop
+
+clean:
+	rm -rf var/test .pytest_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""Hooks other apps register with, so that dependencies point one way.
+
+``accounts`` knows nothing of files, jobs or money. An app that must act when
+a user signs up or is erased registers a function here from its
+``AppConfig.ready()``; accounts' services call every registered function
+explicitly, inside their own transaction. This is a plain, visible list, not a
+signal: ``registered()`` shows what will run.
+
+Erasure functions must be idempotent (erasing twice changes nothing more) and
+must not call slow outside services inside the transaction: schedule that with
+``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+Hook = Callable[["User"], None]
+
+_signup: list[tuple[str, Hook]] = []
+_erasure: list[tuple[str, Hook]] = []
+
+
+def on_signup(name: str) -> Callable[[Hook], Hook]:
+    """Register ``fn(user)`` to run in the transaction that creates a user."""
+
+    def register(fn: Hook) -> Hook:
+        _add(_signup, name, fn)
+        return fn
+
+    return register
+
+
+def on_erasure(name: str) -> Callable[[Hook], Hook]:
+    """Register ``fn(user)`` to run in the transaction that erases a user."""
+
+    def register(fn: Hook) -> Hook:
+        _add(_erasure, name, fn)
+        return fn
+
+    return register
+
+
+def _add(hooks: list[tuple[str, Hook]], name: str, fn: Hook) -> None:
+    hooks[:] = [(n, f) for n, f in hooks if n != name]
+    hooks.append((name, fn))
+
+
+def run_signup_hooks(user: User) -> None:
+    for _name, fn in _signup:
+        fn(user)
+
+
+def run_erasure_hooks(user: User) -> None:
+    for _name, fn in _erasure:
+        fn(user)
+
+
+def registered() -> dict[str, list[str]]:
+    return {"signup": [n for n, _ in _signup], "erasure": [n for n, _ in _erasure]}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnimationsConfig(AppConfig):
+    name = "animations"
+    verbose_name = "Animations"

@@ -1,0 +1,87 @@
+"""Domain errors and the one place that maps every error to the contract's shape.
+
+Services raise ``DomainError`` subclasses (``InsufficientCredits``,
+``TaskNotCancelable``, ``UnsupportedMedia``...) with a stable ``code`` and an
+HTTP status; they know nothing of DRF. ``ExceptionHandler`` (wired through
+drf-standardized-errors) turns them into::
+
+    {"type": "client_error", "errors": [{"code": ..., "detail": ..., "attr": null, **extra}]}
+
+``json_404`` / ``json_500`` give Django's own 404 and 500 the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, JsonResponse
+from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+
+class DomainError(Exception):
+    """A business rule said no. Subclasses set ``code`` and ``status_code``."""
+
+    code: ClassVar[str] = "error"
+    status_code: ClassVar[int] = 400
+    default_detail: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None, **extra: Any):
+        self.detail = detail or self.default_detail
+        self.attr = attr
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status_code = 409
+    default_detail = "The object is not in a state that allows this."
+
+
+class DependencyUnavailable(DomainError):
+    code = "service_unavailable"
+    status_code = 503
+    default_detail = "A service we depend on is unavailable; try again shortly."
+
+
+class _DomainAPIException(exceptions.APIException):
+    def __init__(self, error: DomainError) -> None:
+        self.status_code = error.status_code
+        super().__init__(detail=error.detail, code=error.code)
+        self.domain_error = error
+
+
+class ExceptionHandler(_BaseHandler):
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return _DomainAPIException(exc)
+        return super().convert_known_exceptions(exc)
+
+    def format_exception(self, exc: exceptions.APIException) -> dict:
+        data = super().format_exception(exc)
+        error = getattr(exc, "domain_error", None)
+        if error is not None:
+            data["errors"][0]["attr"] = error.attr
+            data["errors"][0].update(error.extra)
+        return data
+
+    def get_response(self, exc: exceptions.APIException, data: dict) -> Response:
+        response = super().get_response(exc, data)
+        retry_after = getattr(getattr(exc, "domain_error", None), "extra", {}).get("retry_after")
+        if retry_after is not None:
+            response["Retry-After"] = str(int(retry_after))
+        return response
+
+
+def error_body(error_type: str, code: str, detail: str, attr: str | None = None) -> dict:
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("client_error", "not_found", "Not found."), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "error", "A server error occurred."), status=500)

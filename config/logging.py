@@ -1,0 +1,95 @@
+"""structlog wiring: JSON lines in production, a readable console in development.
+
+Every record carries the request id bound by ``config.middleware.RequestIdMiddleware``
+(and django-structlog). Secrets never reach a log line: ``redact`` masks the
+values of sensitive keys wherever they appear in an event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "password",
+        "new_password",
+        "old_password",
+        "token",
+        "access",
+        "refresh",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "code",
+        "authorization",
+        "secret",
+        "api_key",
+        "card",
+        "card_number",
+        "cvc",
+        "signature",
+    }
+)
+
+
+def redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Mask the values of sensitive keys, at any depth of dicts."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: "***" if str(k).lower() in SENSITIVE_KEYS else scrub(v) for k, v in value.items()
+            }
+        return value
+
+    return scrub(event)
+
+
+def configure_logging(fmt: str, level: str) -> dict[str, Any]:
+    """Configure structlog and return Django's LOGGING dict."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact,
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            structlog.processors.UnicodeDecoder(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    renderer,
+                ],
+                "foreign_pre_chain": shared,
+            }
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            "django_structlog": {"level": level},
+        },
+    }

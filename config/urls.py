@@ -1,0 +1,31 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from config import health
+
+handler404 = "config.errors.json_404"
+handler500 = "config.errors.json_500"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/auth/", include("accounts.api.urls_auth")),
+    path("api/users/", include("accounts.api.urls_users")),
+    path("api/videos/", include("animations.api.urls_videos")),
+    path("api/videos/", include("storage.api.urls")),
+    path("api/tasks/", include("animations.api.urls_tasks")),
+    path("api/payments/", include("billing.api.urls")),
+]
+
+if settings.DEBUG:
+    from django.views.static import serve
+
+    # Local media in the embedded default; real deployments use signed S3/OSS URLs.
+    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
