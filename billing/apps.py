@@ -1,6 +1,15 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from accounts.hooks import on_erasure, on_signup
+        from billing import services
+
+        on_signup("billing")(services.grant_signup_bonus_hook)
+        on_erasure("billing")(services.detach_personal_data)

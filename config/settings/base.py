@@ -353,6 +353,36 @@ DEFAULT_REGION = env.str("DEFAULT_REGION", default="global")
 
 # BILLING
 # ------------------------------------------------------------------------------
+# Credits a new account receives once, so a new user can try a job at once.
+SIGNUP_BONUS_CREDITS = env.int("SIGNUP_BONUS_CREDITS", default=100)
+# How long a pending order stays payable before it is closed at the provider.
+PAYMENT_ORDER_TTL_MINUTES = env.int("PAYMENT_ORDER_TTL_MINUTES", default=30)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+STRIPE_SUCCESS_URL = env.str(
+    "STRIPE_SUCCESS_URL", default="http://localhost:5173/credits?paid={CHECKOUT_SESSION_ID}"
+)
+STRIPE_CANCEL_URL = env.str("STRIPE_CANCEL_URL", default="http://localhost:5173/credits")
+STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="USD")
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
+WECHATPAY_PRIVATE_KEY = env.str("WECHATPAY_PRIVATE_KEY", default="", multiline=True)
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
+WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="", multiline=True)
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_NOTIFY_URL = env.str(
+    "WECHATPAY_NOTIFY_URL", default=f"{SITE_URL}/api/payments/webhook/wechat"
+)
+WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
+# A notification whose timestamp is further than this from now is refused as a replay.
+WECHATPAY_NOTIFY_WINDOW_SECONDS = env.int("WECHATPAY_NOTIFY_WINDOW_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["billing-expire-orders"] = {
+    "task": "billing.tasks.expire_pending_orders",
+    "schedule": timedelta(minutes=5),
+}
 
 # ANIMATIONS
 # ------------------------------------------------------------------------------

@@ -1,0 +1,55 @@
+"""Billing's domain errors; ``config.errors.ExceptionHandler`` shapes them."""
+
+from __future__ import annotations
+
+from config.errors import DomainError
+
+
+class InsufficientCredits(DomainError):
+    code = "insufficient_credits"
+    status_code = 402
+    default_detail = "Not enough credits."
+
+
+class NoOpenReservation(DomainError):
+    code = "no_open_reservation"
+    status_code = 409
+    default_detail = "There is no open reservation to capture."
+
+
+class PackageUnavailable(DomainError):
+    code = "package_unavailable"
+    status_code = 400
+    default_detail = "This package is not on sale in this currency."
+
+
+class PaymentProviderUnavailable(DomainError):
+    code = "payment_provider_unavailable"
+    status_code = 503
+    default_detail = "The payment provider is unavailable; try again shortly."
+
+
+class PaymentProviderNotConfigured(DomainError):
+    code = "payment_provider_not_configured"
+    status_code = 503
+    default_detail = "This payment method is not configured."
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    status_code = 400
+    default_detail = "The notification's signature is missing, invalid or stale."
+
+
+class InvalidNotification(DomainError):
+    """Signed, but its content contradicts our order (amount, currency, merchant)."""
+
+    code = "invalid_notification"
+    status_code = 400
+    default_detail = "The notification does not match the order."
+
+
+class OrderNotRefundable(DomainError):
+    code = "order_not_refundable"
+    status_code = 409
+    default_detail = "Only a paid order can be refunded."

@@ -1,0 +1,76 @@
+"""Reservations racing on real MariaDB connections never overdraw an account."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from billing import services
+from billing.errors import InsufficientCredits
+from billing.models import CreditAccount, LedgerEntry
+
+
+@pytest.mark.django_db(transaction=True)
+def test_thirty_concurrent_reservations_against_ten_affordable_leave_exactly_ten() -> None:
+    # given a balance that covers ten reservations of 10
+    user = UserFactory()
+    services.grant_bonus(user, 100, key="seed")
+    start = threading.Barrier(30)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def attempt(n: int) -> None:
+        try:
+            start.wait()
+            services.reserve(user, 10, ref=f"animation_task:{n}", key=f"reserve-{n}")
+            result = "reserved"
+        except InsufficientCredits:
+            result = "refused"
+        except Exception as exc:  # a deadlock or a constraint error would land here
+            result = f"error: {exc!r}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    # when thirty try at once
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then exactly ten hold credits, nothing is available, twenty were refused cleanly
+    assert sorted(outcomes).count("reserved") == 10
+    assert sorted(outcomes).count("refused") == 20
+    account = CreditAccount.objects.get(user=user)
+    assert (account.balance, account.reserved, account.available) == (100, 100, 0)
+    assert LedgerEntry.objects.filter(account=account, kind="reserve").count() == 10
+    assert len(services.open_reservations(account)) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_sent_concurrently_reserves_once() -> None:
+    user = UserFactory()
+    services.grant_bonus(user, 100, key="seed")
+    start = threading.Barrier(10)
+    entries: list[int] = []
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            entries.append(services.reserve(user, 10, ref="animation_task:1", key="same").pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(entries) == 10 and len(set(entries)) == 1
+    assert CreditAccount.objects.get(user=user).reserved == 10

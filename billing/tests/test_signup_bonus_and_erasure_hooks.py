@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from accounts.hooks import registered, run_erasure_hooks, run_signup_hooks
+from accounts.tests.factories import UserFactory
+from billing.models import CreditAccount, LedgerEntry, ProviderEvent
+from billing.tests.factories import PaymentOrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_billing_registers_with_the_account_hooks() -> None:
+    assert "billing" in registered()["signup"]
+    assert "billing" in registered()["erasure"]
+
+
+def test_signup_grants_the_configured_bonus_once(settings) -> None:
+    settings.SIGNUP_BONUS_CREDITS = 100
+    user = UserFactory()
+
+    run_signup_hooks(user)
+    run_signup_hooks(user)
+
+    assert CreditAccount.objects.get(user=user).balance == 100
+    assert list(LedgerEntry.objects.filter(account__user=user).values_list("kind", "amount")) == [
+        ("signup_bonus", 100)
+    ]
+
+
+def test_no_bonus_entry_when_the_bonus_is_zero(settings) -> None:
+    settings.SIGNUP_BONUS_CREDITS = 0
+    user = UserFactory()
+
+    run_signup_hooks(user)
+
+    assert not LedgerEntry.objects.filter(account__user=user).exists()
+
+
+def test_erasure_keeps_orders_and_ledger_but_drops_payer_details() -> None:
+    order = PaymentOrderFactory(provider="wechat", currency="CNY", payer_openid="o-123")
+    ProviderEvent.objects.create(
+        provider="wechat",
+        event_id="EV-1",
+        event_type="TRANSACTION.SUCCESS",
+        payload={"resource": {"payer": {"openid": "o-123"}}},
+        headers={"Wechatpay-Nonce": "n"},
+        order=order,
+    )
+
+    run_erasure_hooks(order.user)
+    run_erasure_hooks(order.user)
+
+    order.refresh_from_db()
+    event = ProviderEvent.objects.get(event_id="EV-1")
+    assert order.payer_openid == ""
+    assert event.payload == {"id": "EV-1", "type": "TRANSACTION.SUCCESS", "redacted": True}
+    assert event.headers == {}
