@@ -1,0 +1,41 @@
+"""A static HTTP host on loopback, standing in for a public URL the provider fetches."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class MediaHost:
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                entry = host.files.get(self.path.split("?")[0])
+                status, (data, ctype) = (200, entry) if entry else (404, (b"missing", "text/plain"))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def put(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self.files[f"/{name}"] = (data, content_type)
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
