@@ -350,6 +350,42 @@ DEFAULT_REGION = env.str("DEFAULT_REGION", default="global")
 
 # STORAGE
 # ------------------------------------------------------------------------------
+# Which backend holds a user's files, by region: local | s3 | oss. Each file
+# records its backend, so changing these moves new files only.
+STORAGE_BACKEND_CN = env.str("STORAGE_BACKEND_CN", default="local")
+STORAGE_BACKEND_GLOBAL = env.str("STORAGE_BACKEND_GLOBAL", default="local")
+STORAGE_S3 = {
+    "bucket_name": env.str("STORAGE_S3_BUCKET", default=""),
+    "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
+    "region_name": env.str("STORAGE_S3_REGION", default="us-east-1"),
+    "access_key": env.str("STORAGE_S3_ACCESS_KEY_ID", default="") or None,
+    "secret_key": env.str("STORAGE_S3_SECRET_ACCESS_KEY", default="") or None,
+    "addressing_style": env.str("STORAGE_S3_ADDRESSING_STYLE", default="") or None,
+}
+STORAGE_OSS = {
+    "bucket_name": env.str("STORAGE_OSS_BUCKET", default=""),
+    "endpoint": env.str("STORAGE_OSS_ENDPOINT", default="https://oss-cn-beijing.aliyuncs.com"),
+    "access_key_id": env.str("STORAGE_OSS_ACCESS_KEY_ID", default=""),
+    "access_key_secret": env.str("STORAGE_OSS_ACCESS_KEY_SECRET", default=""),
+}
+# Lifetime of signed URLs handed to clients, and to DashScope (which may queue a job).
+STORAGE_SIGNED_URL_SECONDS = env.int("STORAGE_SIGNED_URL_SECONDS", default=3600)
+STORAGE_PROVIDER_URL_SECONDS = env.int("STORAGE_PROVIDER_URL_SECONDS", default=6 * 3600)
+# Input limits (DashScope's) and the bound on mirrored results, in bytes.
+STORAGE_MAX_IMAGE_BYTES = env.int("STORAGE_MAX_IMAGE_BYTES", default=5 * 1024 * 1024)
+STORAGE_MAX_VIDEO_BYTES = env.int("STORAGE_MAX_VIDEO_BYTES", default=200 * 1024 * 1024)
+STORAGE_MAX_RESULT_BYTES = env.int("STORAGE_MAX_RESULT_BYTES", default=500 * 1024 * 1024)
+# URL imports: whole-download time limit, redirect bound, and whether loopback
+# hosts may be fetched (only for the embedded mode and tests, whose fakes and
+# simulator live on 127.0.0.1; never in production).
+STORAGE_IMPORT_TIMEOUT = env.float("STORAGE_IMPORT_TIMEOUT", default=60.0)
+STORAGE_IMPORT_MAX_REDIRECTS = env.int("STORAGE_IMPORT_MAX_REDIRECTS", default=5)
+STORAGE_ALLOW_LOOPBACK_IMPORTS = env.bool("STORAGE_ALLOW_LOOPBACK_IMPORTS", default=False)
+# Result mirroring: attempts on transient errors (5xx, connection), first backoff.
+STORAGE_MIRROR_ATTEMPTS = env.int("STORAGE_MIRROR_ATTEMPTS", default=4)
+STORAGE_MIRROR_BACKOFF = env.float("STORAGE_MIRROR_BACKOFF", default=1.0)
+# Uploads go to a temporary file from the first byte, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
 
 # BILLING
 # ------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Support staff's view of stored files: filters, owner search, a signed link to look."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+
+from storage import services
+from storage.models import File
+
+
+@admin.register(File)
+class FileAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "owner_email",
+        "kind",
+        "backend",
+        "human_size",
+        "content_type",
+        "dimensions",
+        "duration",
+        "created_at",
+        "deleted_at",
+        "view_link",
+    ]
+    list_filter = [
+        "kind",
+        "backend",
+        ("owner__region", admin.AllValuesFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["owner__email", "=id", "sha256"]
+    list_select_related = ["owner"]
+    date_hierarchy = None
+    show_full_result_count = False
+    ordering = ["-created_at"]
+    readonly_fields = [f.name for f in File._meta.fields] + ["view_link"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[File]:
+        return super().get_queryset(request).select_related("owner")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: File | None = None) -> bool:
+        return False
+
+    @admin.display(description="owner", ordering="owner__email")
+    def owner_email(self, obj: File) -> str:
+        return obj.owner.email or str(obj.owner_id)
+
+    @admin.display(description="size", ordering="size")
+    def human_size(self, obj: File) -> str:
+        return filesizeformat(obj.size)
+
+    @admin.display(description="dimensions")
+    def dimensions(self, obj: File) -> str:
+        return f"{obj.width}x{obj.height}" if obj.width and obj.height else "-"
+
+    @admin.display(description="view")
+    def view_link(self, obj: File) -> str:
+        if obj.purged_at is not None:
+            return "purged"
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">open</a>',
+            services.signed_url(obj, expires_in=600),
+        )

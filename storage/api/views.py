@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from storage import services, signing
+from storage.api.parsers import LimitedMultiPartParser
+from storage.api.serializers import FileSerializer, UploadSerializer
+from storage.backends import get_storage
+from storage.models import Backend, File
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_CHUNK = 256 * 1024
+
+
+class UploadView(APIView):
+    parser_classes = [LimitedMultiPartParser]
+
+    @extend_schema(
+        operation_id="videos_upload",
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: FileSerializer,
+            400: OpenApiResponse(
+                description="Bad media: media_too_short, media_too_long, "
+                "image_too_small, image_too_large, invalid_dimensions, "
+                "invalid_aspect_ratio, corrupt_media"
+            ),
+            413: OpenApiResponse(description="file_too_large"),
+            415: OpenApiResponse(description="unsupported_media"),
+        },
+        description="Upload an image or a video. The file's content decides its type and is "
+        "checked against the DashScope input limits; a file that fails is not stored.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = UploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        file = services.store_upload(
+            request.user,
+            serializer.validated_data["file"],
+            kind=serializer.validated_data["kind"],
+        )
+        return Response(FileSerializer(file).data, status=status.HTTP_201_CREATED)
+
+
+class FileContentView(APIView):
+    """Serves a local-backend file to whoever holds an unexpired signed link
+    (clients, and DashScope in the embedded mode). The signature is the credential."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="videos_file_content",
+        parameters=[
+            OpenApiParameter("expires", int, description="Unix time the link expires."),
+            OpenApiParameter("sig", str, description="The link's signature."),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="Unknown file, bad signature or expired link."),
+        },
+        description="The bytes of a locally stored file, via a signed, expiring link. "
+        "Supports single byte ranges.",
+    )
+    def get(self, request: Request, file_id: str, ext: str) -> HttpResponse:
+        if not signing.is_valid(
+            str(file_id), request.query_params.get("expires"), request.query_params.get("sig")
+        ):
+            raise Http404
+        file = File.objects.filter(
+            pk=file_id, backend=Backend.LOCAL, deleted_at__isnull=True
+        ).first()
+        if file is None:
+            raise Http404
+        try:
+            path = get_storage(Backend.LOCAL).path(file.key)
+            size = os.path.getsize(path)
+        except (OSError, NotImplementedError) as exc:
+            raise Http404 from exc
+        byte_range = _parse_range(request.headers.get("Range", ""), size)
+        if byte_range is None:
+            response: HttpResponse = FileResponse(
+                open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
+                content_type=file.content_type,
+            )
+        elif byte_range == (-1, -1):
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        else:
+            start, end = byte_range
+            response = StreamingHttpResponse(
+                _read_range(path, start, end), status=206, content_type=file.content_type
+            )
+            response["Content-Length"] = str(end - start + 1)
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Accept-Ranges"] = "bytes"
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """None for the whole file, (-1, -1) for an unsatisfiable range."""
+    match = _RANGE.match(header.strip())
+    if not match or (not match[1] and not match[2]):
+        return None
+    if not match[1]:
+        suffix = int(match[2])
+        if suffix == 0:
+            return (-1, -1)
+        return (max(0, size - suffix), size - 1)
+    start = int(match[1])
+    end = min(int(match[2]), size - 1) if match[2] else size - 1
+    if start >= size or start > end:
+        return (-1, -1)
+    return (start, end)
+
+
+def _read_range(path: str, start: int, end: int) -> Iterator[bytes]:
+    remaining = end - start + 1
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while remaining > 0:
+            chunk = fh.read(min(_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk

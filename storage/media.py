@@ -1,0 +1,238 @@
+"""What a file is, decided by its bytes, and whether it is fit for DashScope.
+
+``probe`` identifies a file by content (Pillow for images, PyAV for videos),
+never by its name or the client's Content-Type. ``check_input`` applies the
+DashScope input limits (reference/dashscope.md, ``input.image_url`` and
+``input.video_url``); ``check_playable`` is the weaker rule for mirrored results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from storage.errors import (
+    CorruptMedia,
+    FileTooLarge,
+    ImageTooLarge,
+    ImageTooSmall,
+    InvalidAspectRatio,
+    InvalidDimensions,
+    MediaTooLong,
+    MediaTooShort,
+    UnsupportedMedia,
+)
+
+IMAGE_FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "BMP": ("image/bmp", "bmp"),
+    "WEBP": ("image/webp", "webp"),
+}
+IMAGE_MIN_SIDE, IMAGE_MAX_SIDE = 200, 4096
+VIDEO_MIN_SIDE, VIDEO_MAX_SIDE = 200, 2048
+VIDEO_MIN_SECONDS, VIDEO_MAX_SECONDS = 2.0, 30.0
+MAX_ASPECT = 3.0
+_MP4_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    kind: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    duration: float | None = None
+    fps: float | None = None
+    has_audio: bool | None = None
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Identify an image or a video by its content; 415 for anything else."""
+    path = str(path)
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    image = _probe_image(path)
+    if image is not None:
+        return image
+    return _probe_video(path, head)
+
+
+def check_input(info: MediaInfo, path: str | Path, *, kind: str, size: int) -> None:
+    """Raise the precise error when a file is not an acceptable DashScope input of ``kind``."""
+    if info.kind != kind:
+        raise UnsupportedMedia(
+            f"Expected {'an image' if kind == 'image' else 'a video'}, but the file is "
+            f"{info.content_type}.",
+            attr="file",
+            detected=info.content_type,
+        )
+    if kind == "image":
+        _check_image(info, str(path), size)
+    else:
+        _check_video(info, size)
+
+
+def check_playable(info: MediaInfo) -> None:
+    """A mirrored result only has to be a video we could decode (``probe`` decoded a frame)."""
+    if info.kind != "video":
+        raise UnsupportedMedia(f"Expected a video, but the file is {info.content_type}.")
+
+
+def _probe_image(path: str) -> MediaInfo | None:
+    try:
+        with Image.open(path) as im:
+            fmt, (width, height) = im.format, im.size
+    except UnidentifiedImageError:
+        return None
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(str(exc), attr="file") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptMedia(attr="file") from exc
+    if fmt not in IMAGE_FORMATS:
+        raise UnsupportedMedia(
+            f"{fmt} images are not supported; use JPEG, PNG, BMP or WEBP.",
+            attr="file",
+            detected=Image.MIME.get(fmt or "", "application/octet-stream"),
+        )
+    content_type, extension = IMAGE_FORMATS[fmt]
+    return MediaInfo("image", content_type, extension, width, height)
+
+
+def _probe_video(path: str, head: bytes) -> MediaInfo:
+    claims_video = head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+    try:
+        container = av.open(path, mode="r")
+    except av.FFmpegError as exc:
+        if claims_video:
+            raise CorruptMedia(attr="file") from exc
+        raise UnsupportedMedia(attr="file") from exc
+    with container:
+        content_type, extension = _container_type(container.format.name, head)
+        if not container.streams.video:
+            raise UnsupportedMedia("The file has no video stream.", attr="file")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        duration = _duration(container, stream)
+        rate = stream.average_rate or stream.guessed_rate
+        has_audio = bool(container.streams.audio)
+        try:
+            decoded = next(iter(container.decode(stream)), None)
+        except av.FFmpegError as exc:
+            raise CorruptMedia(attr="file") from exc
+        if decoded is None:
+            raise CorruptMedia("No video frame could be decoded.", attr="file")
+    return MediaInfo(
+        "video",
+        content_type,
+        extension,
+        width,
+        height,
+        duration=duration,
+        fps=round(float(rate), 3) if rate else None,
+        has_audio=has_audio,
+    )
+
+
+def _container_type(name: str, head: bytes) -> tuple[str, str]:
+    if name == "avi":
+        return "video/x-msvideo", "avi"
+    if name == _MP4_DEMUXER:
+        brand = head[8:12]
+        if brand == b"qt  ":
+            return "video/quicktime", "mov"
+        if brand.startswith((b"3g", b"M4A", b"mj2")):
+            raise UnsupportedMedia(
+                f"{brand.decode(errors='replace').strip()} files are not supported."
+            )
+        return "video/mp4", "mp4"
+    raise UnsupportedMedia(
+        f"The {name} container is not supported; use MP4, MOV or AVI.", attr="file"
+    )
+
+
+def _duration(container: av.container.InputContainer, stream: av.VideoStream) -> float | None:
+    # The video stream's own length: an audio track's codec padding must not count.
+    if stream.duration is not None and stream.time_base is not None:
+        return round(float(stream.duration * stream.time_base), 3)
+    if container.duration is not None:
+        return round(container.duration / av.time_base, 3)
+    return None
+
+
+def _check_aspect(width: int, height: int) -> None:
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InvalidAspectRatio(
+            f"The aspect ratio {width}x{height} is outside 1:3 to 3:1.",
+            attr="file",
+            width=width,
+            height=height,
+        )
+
+
+def _check_image(info: MediaInfo, path: str, size: int) -> None:
+    limit = settings.STORAGE_MAX_IMAGE_BYTES
+    if size > limit:
+        raise FileTooLarge(
+            f"Images may be at most {limit} bytes.", attr="file", max_bytes=limit, size=size
+        )
+    if min(info.width, info.height) < IMAGE_MIN_SIDE:
+        raise ImageTooSmall(
+            f"The image is {info.width}x{info.height} px; each side must be at least {IMAGE_MIN_SIDE} px.",
+            attr="file",
+            width=info.width,
+            height=info.height,
+        )
+    if max(info.width, info.height) > IMAGE_MAX_SIDE:
+        raise ImageTooLarge(
+            f"The image is {info.width}x{info.height} px; each side must be at most {IMAGE_MAX_SIDE} px.",
+            attr="file",
+            width=info.width,
+            height=info.height,
+        )
+    _check_aspect(info.width, info.height)
+    # Decoding only after the size checks, so a huge picture is never expanded in memory.
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        with Image.open(path) as im:
+            im.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise CorruptMedia(attr="file") from exc
+
+
+def _check_video(info: MediaInfo, size: int) -> None:
+    limit = settings.STORAGE_MAX_VIDEO_BYTES
+    if size > limit:
+        raise FileTooLarge(
+            f"Videos may be at most {limit} bytes.", attr="file", max_bytes=limit, size=size
+        )
+    if info.duration is None:
+        raise CorruptMedia("The video's duration could not be read.", attr="file")
+    if info.duration < VIDEO_MIN_SECONDS:
+        raise MediaTooShort(
+            f"The video lasts {info.duration:g} s; it must last at least {VIDEO_MIN_SECONDS:g} s.",
+            attr="file",
+            duration=info.duration,
+        )
+    if info.duration > VIDEO_MAX_SECONDS:
+        raise MediaTooLong(
+            f"The video lasts {info.duration:g} s; it may last at most {VIDEO_MAX_SECONDS:g} s.",
+            attr="file",
+            duration=info.duration,
+        )
+    sides = (info.width, info.height)
+    if min(sides) < VIDEO_MIN_SIDE or max(sides) > VIDEO_MAX_SIDE:
+        raise InvalidDimensions(
+            f"The video is {info.width}x{info.height} px; each side must be "
+            f"{VIDEO_MIN_SIDE} to {VIDEO_MAX_SIDE} px.",
+            attr="file",
+            width=info.width,
+            height=info.height,
+        )
+    _check_aspect(info.width, info.height)

@@ -1,0 +1,244 @@
+"""Storage's business rules: what may be stored, where, and how it is handed out.
+
+Slow I/O (probing, downloads, writes to S3/OSS) happens outside database
+transactions; the file row is written in a short transaction afterwards, and
+the object is removed again if that write fails, so nothing is left half-stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.files import File as DjangoFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from oss2.exceptions import OssError
+
+from accounts.models import User
+from storage import fetch, media, signing
+from storage.backends import backend_for, get_storage
+from storage.errors import StorageUnavailable
+from storage.models import Backend, File, FileKind
+
+log = structlog.get_logger(__name__)
+
+_BACKEND_ERRORS = (OSError, BotoCoreError, ClientError, OssError)
+_INPUT_KINDS = (FileKind.IMAGE, FileKind.VIDEO)
+
+
+def store_upload(owner: User, upload: UploadedFile, *, kind: str) -> File:
+    """Store an uploaded image or video after checking its content against the
+    DashScope input limits; a file that fails a check is not stored at all."""
+    with _local_copy(upload) as path:
+        return _store_input(owner, path, kind=kind)
+
+
+def import_from_url(
+    owner: User, url: str, *, kind: str, resolve: fetch.Resolver | None = None
+) -> File:
+    """Download ``url`` through the guarded downloader (public addresses only,
+    bounded size, time and redirects) and store it exactly as an upload would be."""
+    with fetch.download(url, max_bytes=_max_bytes(kind), resolve=resolve) as got:
+        return _store_input(owner, got.path, kind=kind)
+
+
+def mirror_result(
+    owner: User, url: str, *, key: str, resolve: fetch.Resolver | None = None
+) -> File:
+    """Copy a provider's result video into the owner's storage, once per ``key``:
+    a second call with the same key returns the first copy and downloads nothing.
+    Transient failures (5xx, timeouts, refused connections) are retried with
+    backoff; the copy must be a video PyAV can decode."""
+    existing = File.objects.filter(owner=owner, source_key=key).first()
+    if existing is not None:
+        return existing
+    attempts = max(1, settings.STORAGE_MIRROR_ATTEMPTS)
+    for attempt in range(1, attempts + 1):
+        try:
+            with fetch.download(
+                url, max_bytes=settings.STORAGE_MAX_RESULT_BYTES, resolve=resolve
+            ) as got:
+                info = media.probe(got.path)
+                media.check_playable(info)
+                return _put(
+                    owner,
+                    got.path,
+                    info=info,
+                    kind=FileKind.RESULT,
+                    size=got.size,
+                    sha256=got.sha256,
+                    source_key=key,
+                )
+        except fetch.TransientDownloadError as exc:
+            if attempt == attempts:
+                raise
+            delay = settings.STORAGE_MIRROR_BACKOFF * 2 ** (attempt - 1)
+            log.warning("mirror_retry", key=key, attempt=attempt, error=exc.detail, delay=delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def signed_url(file: File, *, expires_in: int | None = None) -> str:
+    """A time-limited URL to read ``file``; buckets are never public."""
+    seconds = settings.STORAGE_SIGNED_URL_SECONDS if expires_in is None else expires_in
+    if file.backend == Backend.LOCAL:
+        return signing.local_url(str(file.id), _extension(file), expires_in=seconds)
+    return get_storage(file.backend).url(file.key, expire=seconds)
+
+
+def provider_url(file: File) -> str:
+    """A URL DashScope can fetch: a signed bucket URL, or in the embedded default our
+    own server's signed URL under SITE_URL. It lives long enough for a queued job."""
+    return signed_url(file, expires_in=settings.STORAGE_PROVIDER_URL_SECONDS)
+
+
+def soft_delete_user_files(user: User) -> list[str]:
+    """Mark every live file of ``user`` deleted and remove their objects after
+    commit. Running it again changes nothing. Returns the ids marked."""
+    with transaction.atomic():
+        ids = [
+            str(pk)
+            for pk in File.objects.select_for_update()
+            .filter(owner=user, deleted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ]
+        File.objects.filter(pk__in=ids).update(deleted_at=timezone.now())
+        if ids:
+            from storage.tasks import purge_file_objects
+
+            transaction.on_commit(lambda: purge_file_objects.delay(ids))
+    return ids
+
+
+def purge_objects(file_ids: list[str]) -> int:
+    """Delete the stored objects of soft-deleted, not yet purged files and record
+    when. Safe to repeat: purged files are skipped. Returns how many were purged."""
+    purged = 0
+    for file in File.objects.filter(
+        pk__in=file_ids, deleted_at__isnull=False, purged_at__isnull=True
+    ):
+        try:
+            get_storage(file.backend).delete(file.key)
+        except _BACKEND_ERRORS as exc:
+            log.warning("purge_failed", file_id=str(file.pk), error=str(exc))
+            continue
+        purged += File.objects.filter(pk=file.pk, purged_at__isnull=True).update(
+            purged_at=timezone.now()
+        )
+    return purged
+
+
+def _max_bytes(kind: str) -> int:
+    if kind == FileKind.IMAGE:
+        return settings.STORAGE_MAX_IMAGE_BYTES
+    return settings.STORAGE_MAX_VIDEO_BYTES
+
+
+def _store_input(owner: User, path: str, *, kind: str) -> File:
+    if kind not in _INPUT_KINDS:
+        raise ValueError(f"kind must be image or video, not {kind!r}")
+    size = os.path.getsize(path)
+    info = media.probe(path)
+    media.check_input(info, path, kind=kind, size=size)
+    return _put(owner, path, info=info, kind=kind, size=size, sha256=_sha256(path))
+
+
+def _put(
+    owner: User,
+    path: str,
+    *,
+    info: media.MediaInfo,
+    kind: str,
+    size: int,
+    sha256: str,
+    source_key: str | None = None,
+) -> File:
+    backend = backend_for(owner)
+    file_id = uuid.uuid4()
+    key = f"{kind}/{owner.pk}/{file_id}.{info.extension}"
+    store = get_storage(backend)
+    try:
+        with open(path, "rb") as fh:
+            content = DjangoFile(fh, name=key)
+            content.content_type = info.content_type  # type: ignore[attr-defined]
+            key = store.save(key, content)
+    except _BACKEND_ERRORS as exc:
+        log.error("storage_write_failed", backend=backend, error=str(exc))
+        raise StorageUnavailable() from exc
+    try:
+        with transaction.atomic():
+            return File.objects.create(
+                id=file_id,
+                owner=owner,
+                kind=kind,
+                backend=backend,
+                key=key,
+                content_type=info.content_type,
+                size=size,
+                sha256=sha256,
+                width=info.width,
+                height=info.height,
+                duration=info.duration,
+                fps=info.fps,
+                has_audio=info.has_audio,
+                source_key=source_key,
+            )
+    except IntegrityError:
+        _delete_quietly(store, key)
+        if source_key is not None:
+            # A concurrent mirror of the same result won the race: keep its copy.
+            return File.objects.get(owner=owner, source_key=source_key)
+        raise
+    except BaseException:
+        _delete_quietly(store, key)
+        raise
+
+
+def _delete_quietly(store: Any, key: str) -> None:
+    try:
+        store.delete(key)
+    except _BACKEND_ERRORS as exc:
+        log.warning("storage_cleanup_failed", key=key, error=str(exc))
+
+
+def _extension(file: File) -> str:
+    return Path(file.key).suffix.lstrip(".") or "bin"
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _local_copy(upload: UploadedFile) -> Iterator[str]:
+    """A path to the upload's bytes: the temporary file Django streamed it to, or a
+    copy for an in-memory upload (small files, other callers)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield upload.temporary_file_path()
+        return
+    fd, path = tempfile.mkstemp(prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            upload.seek(0)
+            shutil.copyfileobj(upload, out, 1024 * 1024)
+        yield path
+    finally:
+        os.unlink(path)

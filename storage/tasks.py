@@ -1,0 +1,13 @@
+"""Celery entry points: load by id, call a service, nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from storage import services
+
+
+@shared_task(name="storage.purge_file_objects", acks_late=True, max_retries=5)
+def purge_file_objects(file_ids: list[str]) -> int:
+    """Delete the objects of soft-deleted files; purged files are skipped, so a retry is harmless."""
+    return services.purge_objects(file_ids)

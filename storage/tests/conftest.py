@@ -1,0 +1,1 @@
+from storage.tests.fixtures import *  # noqa: F403

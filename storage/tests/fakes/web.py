@@ -1,0 +1,88 @@
+"""A loopback web server serving scripted answers: files, redirects, errors.
+
+Stands in for "some server on the internet" in import and mirroring tests;
+``hits`` records every request path so tests can assert what was (not) fetched.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeWeb:
+    routes: dict[str, deque[Answer]] = field(default_factory=dict)
+    hits: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def serve(self, path: str, *answers: Answer) -> str:
+        """Answer ``path`` with ``answers`` in turn; the last one repeats."""
+        self.routes[path] = deque(answers)
+        return self.url(path)
+
+    def file(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
+        return self.serve(path, Answer(200, body, {"Content-Type": content_type}))
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        return self.serve(path, Answer(status, b"", {"Location": location}))
+
+    def answer_for(self, path: str) -> Answer:
+        queue = self.routes.get(path)
+        if not queue:
+            return Answer(404, b"not found")
+        return queue.popleft() if len(queue) > 1 else queue[0]
+
+
+def start_fake_web() -> FakeWeb:
+    state = FakeWeb()
+    handler = type("Handler", (_Handler,), {"state": state})
+    state.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    state.server.daemon_threads = True
+    threading.Thread(target=state.server.serve_forever, daemon=True).start()
+    return state
+
+
+def stop_fake_web(state: FakeWeb) -> None:
+    assert state.server is not None
+    state.server.shutdown()
+    state.server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeWeb
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self.state.hits.append(self.path)
+        answer = self.state.answer_for(self.path)
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        try:
+            self.wfile.write(answer.body)
+        except (BrokenPipeError, ConnectionResetError):
+            return

@@ -1,0 +1,198 @@
+"""POST /api/videos/upload: the bytes decide, limits are DashScope's, failures store nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.tests.factories import UserFactory
+from storage.backends import get_storage
+from storage.models import File
+from storage.tests.media import make_image, make_video
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/videos/upload"
+
+
+def _upload(api_client, user, content: bytes, name: str, kind: str, content_type: str = ""):
+    api_client.force_authenticate(user)
+    upload = SimpleUploadedFile(
+        name, content, content_type=content_type or "application/octet-stream"
+    )
+    return api_client.post(URL, {"file": upload, "kind": kind}, format="multipart")
+
+
+def _stored_paths() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _assert_refused(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["type"] == "client_error"
+    assert body["errors"][0]["code"] == code
+    assert body["errors"][0]["attr"] == "file"
+    # Then nothing was kept: no row, no object.
+    assert File.objects.count() == 0
+    assert _stored_paths() == []
+
+
+def test_valid_jpeg_is_stored_with_its_measurements(api_client):
+    # Given a user and a 640x480 JPEG named as if it were a PNG
+    user = UserFactory()
+    content = make_image(640, 480, "JPEG")
+    # When it is uploaded as an image
+    response = _upload(api_client, user, content, "portrait.png", "image", "image/png")
+    # Then it is stored as the JPEG it is
+    assert response.status_code == 201, response.content
+    body = response.json()
+    file = File.objects.get()
+    assert body["id"] == str(file.id)
+    assert body["kind"] == "image"
+    assert body["content_type"] == "image/jpeg"
+    assert body["size"] == len(content)
+    assert (body["width"], body["height"], body["duration"]) == (640, 480, None)
+    assert body["url"].startswith(f"{settings.SITE_URL}/api/videos/files/{file.id}.jpg?expires=")
+    assert file.owner == user
+    assert file.backend == "local"
+    assert file.sha256 == hashlib.sha256(content).hexdigest()
+    assert file.key == f"image/{user.id}/{file.id}.jpg"
+    assert get_storage("local").open(file.key).read() == content
+
+
+@pytest.mark.parametrize(
+    ("container", "content_type"),
+    [("mp4", "video/mp4"), ("mov", "video/quicktime"), ("avi", "video/x-msvideo")],
+)
+def test_valid_video_records_duration_fps_and_audio(api_client, container, content_type):
+    user = UserFactory()
+    content = make_video(3, 320, 240, 5, audio=True, container=container)
+    response = _upload(api_client, user, content, f"dance.{container}", "video")
+    assert response.status_code == 201, response.content
+    file = File.objects.get()
+    assert response.json()["content_type"] == content_type
+    assert file.kind == "video"
+    assert (file.width, file.height) == (320, 240)
+    assert file.duration == pytest.approx(3.0, abs=0.25)
+    assert file.fps == 5.0
+    assert file.has_audio is True
+    assert file.size == len(content)
+
+
+def test_silent_video_records_no_audio(api_client):
+    response = _upload(api_client, UserFactory(), make_video(2.4, 240, 320, 5), "a.mp4", "video")
+    assert response.status_code == 201, response.content
+    file = File.objects.get()
+    assert file.has_audio is False
+    assert (file.width, file.height) == (240, 320)
+
+
+def test_video_renamed_jpg_is_refused_as_an_image(api_client):
+    response = _upload(api_client, UserFactory(), make_video(3), "photo.jpg", "image", "image/jpeg")
+    _assert_refused(response, 415, "unsupported_media")
+    assert response.json()["errors"][0]["detected"] == "video/mp4"
+
+
+def test_jpeg_renamed_mp4_is_refused_as_a_video(api_client):
+    response = _upload(api_client, UserFactory(), make_image(), "clip.mp4", "video", "video/mp4")
+    _assert_refused(response, 415, "unsupported_media")
+    assert response.json()["errors"][0]["detected"] == "image/jpeg"
+
+
+def test_gif_is_unsupported(api_client):
+    response = _upload(api_client, UserFactory(), make_image(400, 400, "GIF"), "a.gif", "image")
+    _assert_refused(response, 415, "unsupported_media")
+
+
+def test_text_file_is_unsupported(api_client):
+    response = _upload(api_client, UserFactory(), b"hello " * 1000, "a.mp4", "video")
+    _assert_refused(response, 415, "unsupported_media")
+
+
+def test_truncated_mp4_is_corrupt(api_client):
+    content = make_video(3)
+    response = _upload(api_client, UserFactory(), content[: len(content) // 2], "a.mp4", "video")
+    _assert_refused(response, 400, "corrupt_media")
+
+
+def test_truncated_jpeg_is_corrupt(api_client):
+    content = make_image(800, 600, "JPEG")
+    response = _upload(api_client, UserFactory(), content[: len(content) // 2], "a.jpg", "image")
+    _assert_refused(response, 400, "corrupt_media")
+
+
+def test_one_second_clip_is_too_short(api_client):
+    response = _upload(api_client, UserFactory(), make_video(1), "a.mp4", "video")
+    _assert_refused(response, 400, "media_too_short")
+    assert response.json()["errors"][0]["duration"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_thirty_one_second_clip_is_too_long(api_client):
+    response = _upload(api_client, UserFactory(), make_video(31), "a.mp4", "video")
+    _assert_refused(response, 400, "media_too_long")
+    assert response.json()["errors"][0]["duration"] == pytest.approx(31.0, abs=0.25)
+
+
+def test_hundred_pixel_image_is_too_small(api_client):
+    response = _upload(api_client, UserFactory(), make_image(100, 100, "PNG"), "a.png", "image")
+    _assert_refused(response, 400, "image_too_small")
+
+
+def test_five_thousand_pixel_image_is_too_large(api_client):
+    response = _upload(api_client, UserFactory(), make_image(5000, 5000, "PNG"), "a.png", "image")
+    _assert_refused(response, 400, "image_too_large")
+
+
+def test_four_to_one_image_has_invalid_aspect_ratio(api_client):
+    response = _upload(api_client, UserFactory(), make_image(1600, 400, "PNG"), "a.png", "image")
+    _assert_refused(response, 400, "invalid_aspect_ratio")
+    assert response.json()["errors"][0]["width"] == 1600
+
+
+def test_four_to_one_video_has_invalid_aspect_ratio(api_client):
+    response = _upload(api_client, UserFactory(), make_video(3, 960, 240), "a.mp4", "video")
+    _assert_refused(response, 400, "invalid_aspect_ratio")
+
+
+def test_video_below_200_px_has_invalid_dimensions(api_client):
+    response = _upload(api_client, UserFactory(), make_video(3, 192, 160), "a.mp4", "video")
+    _assert_refused(response, 400, "invalid_dimensions")
+
+
+def test_image_over_five_megabytes_is_too_large(api_client):
+    # Given a valid 1400x1400 BMP of about 5.9 MB: fine dimensions, too many bytes
+    content = make_image(1400, 1400, "BMP")
+    assert len(content) > 5 * 1024 * 1024
+    response = _upload(api_client, UserFactory(), content, "a.bmp", "image")
+    _assert_refused(response, 413, "file_too_large")
+
+
+def test_body_larger_than_any_limit_is_refused_before_reading(api_client, settings):
+    settings.STORAGE_MAX_IMAGE_BYTES = 100_000
+    settings.STORAGE_MAX_VIDEO_BYTES = 200_000
+    response = _upload(api_client, UserFactory(), b"\0" * 400_000, "a.mp4", "video")
+    _assert_refused(response, 413, "file_too_large")
+    assert response.json()["errors"][0]["max_bytes"] == 200_000
+
+
+def test_missing_kind_is_a_validation_error(api_client):
+    api_client.force_authenticate(UserFactory())
+    upload = SimpleUploadedFile("a.jpg", make_image())
+    response = api_client.post(URL, {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["type"] == "validation_error"
+    assert response.json()["errors"][0]["attr"] == "kind"
+    assert File.objects.count() == 0
+
+
+def test_anonymous_upload_is_unauthorized(api_client):
+    upload = SimpleUploadedFile("a.jpg", make_image())
+    response = api_client.post(URL, {"file": upload, "kind": "image"}, format="multipart")
+    assert response.status_code == 401
+    assert File.objects.count() == 0
