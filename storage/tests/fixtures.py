@@ -75,6 +75,7 @@ def oss_storage(settings, fake_oss_server: FakeOSS) -> FakeOSS:
     settings.STORAGE_BACKEND_GLOBAL = "oss"
     settings.STORAGE_BACKEND_CN = "oss"
     fake_oss_server.requests.clear()
+    fake_oss_server.objects.clear()
     return fake_oss_server
 
 
