@@ -53,3 +53,11 @@ class OrderNotRefundable(DomainError):
     code = "order_not_refundable"
     status_code = 409
     default_detail = "Only a paid order can be refunded."
+
+
+class EventProcessingFailed(DomainError):
+    """Our failure, not the provider's: answered with an error so that it retries."""
+
+    code = "event_processing_failed"
+    status_code = 500
+    default_detail = "The notification could not be processed; it is kept for replay."

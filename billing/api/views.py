@@ -1,12 +1,39 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing import services
-from billing.api.serializers import CreditsSerializer
+from billing.api.serializers import (
+    CreditPackageSerializer,
+    CreditsSerializer,
+    PaymentSerializer,
+    StripeCreateSerializer,
+    StripePaymentSerializer,
+    WebhookAckSerializer,
+    WechatCreateSerializer,
+    WechatPaymentSerializer,
+)
+from billing.errors import EventProcessingFailed
+from config.errors import DomainError
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A repeat with the same key returns the first payment and opens no other.",
+)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    return key[:200] or None
 
 
 class CreditsView(APIView):
@@ -22,3 +49,116 @@ class CreditsView(APIView):
             "recent": services.recent_entries(request.user),
         }
         return Response(CreditsSerializer(data).data)
+
+
+class PackageListView(APIView):
+    """Credit packages on sale, with a price per currency (minor units)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CreditPackageSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(CreditPackageSerializer(services.active_packages(), many=True).data)
+
+
+class StripeCreateView(APIView):
+    """Open a Stripe Checkout Session; the SPA sends the browser to ``checkout_url``."""
+
+    @extend_schema(
+        request=StripeCreateSerializer,
+        responses={201: StripePaymentSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request: Request) -> Response:
+        body = StripeCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.create_stripe_order(
+            request.user,
+            package_id=body.validated_data["package_id"],
+            idempotency_key=_idempotency_key(request),
+        )
+        return Response(StripePaymentSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class WechatCreateView(APIView):
+    """Open a WeChat Pay transaction: native (``code_url``), jsapi (``jsapi_params``,
+    needs ``openid``) or h5 (``h5_url``)."""
+
+    @extend_schema(
+        request=WechatCreateSerializer,
+        responses={201: WechatPaymentSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    def post(self, request: Request) -> Response:
+        body = WechatCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        order = services.create_wechat_order(
+            request.user,
+            package_id=body.validated_data["package_id"],
+            trade_type=body.validated_data["trade_type"],
+            openid=body.validated_data.get("openid", ""),
+            client_ip=request.META.get("REMOTE_ADDR", ""),
+            idempotency_key=_idempotency_key(request),
+        )
+        return Response(WechatPaymentSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailView(APIView):
+    """One of the user's payments; another user's is 404, as if it did not exist."""
+
+    @extend_schema(responses=PaymentSerializer)
+    def get(self, request: Request, payment_id: str) -> Response:
+        order = services.order_for(request.user, payment_id)
+        if order is None:
+            raise NotFound()
+        return Response(PaymentSerializer(order).data)
+
+
+class StripeWebhookView(APIView):
+    """Stripe's signed events. 200 once stored and processed (or ignored); 400
+    ``invalid_signature`` for a forged, tampered or stale one; an error when
+    processing failed, so that Stripe retries."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: WebhookAckSerializer},
+        parameters=[OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, "header")],
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            services.receive_stripe_event(request.body, request.headers.get("Stripe-Signature"))
+        except DomainError:
+            raise
+        except Exception as exc:
+            raise EventProcessingFailed() from exc
+        return Response({"received": True})
+
+
+class WechatWebhookView(APIView):
+    """WeChat Pay v3 notifications. 204 when stored and processed; otherwise 4xx/5xx
+    with WeChat's ``{"code": "FAIL", "message"}`` so that WeChat retries."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            204: OpenApiResponse(description="Accepted."),
+            400: OpenApiResponse(description='{"code": "FAIL", "message": "..."}'),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            services.receive_wechat_notification(dict(request.headers), request.body)
+        except DomainError as exc:
+            code = exc.status_code if exc.status_code >= 400 else 400
+            return Response({"code": "FAIL", "message": exc.detail}, status=code)
+        except Exception:
+            return Response({"code": "FAIL", "message": "processing failed"}, status=500)
+        return Response(status=status.HTTP_204_NO_CONTENT)

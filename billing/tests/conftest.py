@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from billing.services import check_ledger
+from billing.tests.fakes.stripe_api import fake_stripe  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,112 @@
+"""The one place that talks to Stripe, through the real ``stripe`` library.
+
+``STRIPE_API_BASE`` points the client elsewhere (the tests' loopback fake). Every
+Stripe failure is classified here, once: our callers see
+``PaymentProviderUnavailable`` (503) and never a ``stripe`` exception.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from billing.errors import (
+    InvalidSignature,
+    PaymentProviderNotConfigured,
+    PaymentProviderUnavailable,
+)
+
+
+def _client() -> stripe.StripeClient:
+    if not settings.STRIPE_SECRET_KEY:
+        raise PaymentProviderNotConfigured("Stripe is not configured.")
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+    )
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        return fn(*args, **kwargs).to_dict()
+    except stripe.StripeError as exc:
+        raise PaymentProviderUnavailable(f"Stripe: {exc.user_message or exc}") from exc
+
+
+def create_checkout_session(
+    *,
+    order_id: str,
+    name: str,
+    credits: int,
+    amount: int,
+    currency: str,
+    expires_at: int,
+) -> dict[str, Any]:
+    """A hosted Checkout Session (mode=payment) whose metadata carries our order id,
+    created under an idempotency key derived from the order, so a retry cannot open
+    a second session for it."""
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "client_reference_id": order_id,
+        "metadata": {"order_id": order_id, "credits": str(credits)},
+        "payment_intent_data": {"metadata": {"order_id": order_id}},
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency.lower(),
+                    "unit_amount": amount,
+                    "product_data": {"name": name},
+                },
+                "quantity": 1,
+            }
+        ],
+        "success_url": settings.STRIPE_SUCCESS_URL,
+        "cancel_url": settings.STRIPE_CANCEL_URL,
+        "expires_at": expires_at,
+    }
+    return _call(
+        _client().v1.checkout.sessions.create,
+        params=params,
+        options={"idempotency_key": f"checkout-{order_id}"},
+    )
+
+
+def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
+    return _call(_client().v1.checkout.sessions.retrieve, session_id)
+
+
+def expire_checkout_session(session_id: str) -> dict[str, Any]:
+    return _call(_client().v1.checkout.sessions.expire, session_id)
+
+
+def create_refund(*, payment_intent: str, order_id: str) -> dict[str, Any]:
+    return _call(
+        _client().v1.refunds.create,
+        params={"payment_intent": payment_intent, "metadata": {"order_id": order_id}},
+        options={"idempotency_key": f"refund-{order_id}"},
+    )
+
+
+def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """The event as a plain dict, once ``Stripe-Signature`` proves it came from Stripe
+    with our endpoint secret within the tolerance; ``invalid_signature`` otherwise."""
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        raise PaymentProviderNotConfigured("Stripe webhooks are not configured.")
+    try:
+        text = payload.decode("utf-8")
+        stripe.Webhook.construct_event(
+            text,
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+        event = json.loads(text)
+    except (ValueError, stripe.SignatureVerificationError) as exc:
+        raise InvalidSignature() from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise InvalidSignature("The event is not a Stripe event.")
+    return event

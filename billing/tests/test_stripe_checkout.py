@@ -1,0 +1,154 @@
+"""Buying a package with Stripe Checkout, end to end against the loopback fake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder
+from billing.tests.factories import CreditPackageFactory
+from billing.tests.fakes.stripe_api import sign
+
+pytestmark = pytest.mark.django_db
+
+
+def _deliver(client, event: dict) -> object:
+    payload = json.dumps(event)
+    return client.post(
+        "/api/payments/webhook/stripe",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+
+
+def test_packages_lists_active_packages_with_their_prices(api_client) -> None:
+    shown = CreditPackageFactory(name="Starter", credits=100, prices={"USD": 500, "CNY": 3500})
+    CreditPackageFactory(active=False)
+
+    response = api_client.get("/api/payments/packages")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "id": shown.pk,
+            "name": "Starter",
+            "credits": 100,
+            "prices": [{"currency": "CNY", "amount": 3500}, {"currency": "USD", "amount": 500}],
+        }
+    ]
+
+
+def test_create_opens_a_checkout_session_for_the_package_and_grants_nothing(
+    api_client, fake_stripe
+) -> None:
+    user = UserFactory()
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    api_client.force_authenticate(user)
+
+    response = api_client.post("/api/payments/stripe/create", {"package_id": package.pk})
+
+    assert response.status_code == 201
+    body = response.json()
+    order = PaymentOrder.objects.get(pk=body["id"])
+    assert body["checkout_url"] == f"https://checkout.stripe.com/c/pay/{order.provider_session_id}"
+    assert (body["status"], body["credits"], body["amount"], body["currency"]) == (
+        "pending",
+        500,
+        999,
+        "USD",
+    )
+    [sent] = fake_stripe.requests
+    assert sent["headers"]["Idempotency-Key"] == f"checkout-{order.pk}"
+    assert sent["form"]["mode"] == "payment"
+    assert sent["form"]["metadata"] == {"order_id": str(order.pk), "credits": "500"}
+    assert sent["form"]["line_items"]["0"]["price_data"]["unit_amount"] == "999"
+    assert sent["form"]["line_items"]["0"]["price_data"]["currency"] == "usd"
+    assert not LedgerEntry.objects.filter(account__user=user).exists()
+
+
+def test_same_idempotency_key_returns_the_first_payment_and_opens_one_session(
+    api_client, fake_stripe
+) -> None:
+    package = CreditPackageFactory()
+    api_client.force_authenticate(UserFactory())
+
+    first = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    second = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+
+    assert first.json()["id"] == second.json()["id"]
+    assert second.json()["checkout_url"] == first.json()["checkout_url"]
+    assert len(fake_stripe.sessions) == 1
+    assert PaymentOrder.objects.count() == 1
+
+
+def test_a_package_without_a_price_in_the_currency_is_refused(api_client, fake_stripe) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+
+    response = api_client.post("/api/payments/stripe/create", {"package_id": package.pk})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "package_unavailable"
+    assert fake_stripe.requests == []
+    assert not PaymentOrder.objects.exists()
+
+
+def test_stripe_down_answers_503_and_the_order_is_failed(api_client, fake_stripe) -> None:
+    package = CreditPackageFactory()
+    api_client.force_authenticate(UserFactory())
+    fake_stripe.fail_next = 500
+    # A 5xx is reported to Django's error signal, which the test client would re-raise.
+    api_client.raise_request_exception = False
+
+    response = api_client.post("/api/payments/stripe/create", {"package_id": package.pk})
+
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["code"] == "payment_provider_unavailable"
+    assert PaymentOrder.objects.get().status == "failed"
+
+
+def test_a_paid_checkout_grants_credits_only_through_the_signed_webhook(
+    api_client, client, fake_stripe
+) -> None:
+    # given a user who has paid on Stripe's page and came back to the SPA
+    user = UserFactory()
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    api_client.force_authenticate(user)
+    payment = api_client.post("/api/payments/stripe/create", {"package_id": package.pk}).json()
+    order = PaymentOrder.objects.get(pk=payment["id"])
+    session = fake_stripe.pay(order.provider_session_id)
+
+    # the browser's return changes nothing
+    assert api_client.get(f"/api/payments/{order.pk}").json()["status"] == "pending"
+    assert api_client.get("/api/users/credits").json()["balance"] == 0
+
+    # when Stripe's signed notification arrives
+    response = _deliver(client, fake_stripe.event("checkout.session.completed", session))
+
+    # then the order is paid and its credits granted
+    assert response.status_code == 200
+    detail = api_client.get(f"/api/payments/{order.pk}").json()
+    assert detail["status"] == "paid" and detail["paid_at"] is not None
+    assert api_client.get("/api/users/credits").json()["balance"] == 500
+    entry = LedgerEntry.objects.get(account__user=user)
+    assert (entry.kind, entry.amount, entry.order_id) == ("purchase", 500, order.pk)
+
+
+def test_another_users_payment_is_not_found(api_client, fake_stripe) -> None:
+    package = CreditPackageFactory()
+    api_client.force_authenticate(UserFactory())
+    payment = api_client.post("/api/payments/stripe/create", {"package_id": package.pk}).json()
+    api_client.force_authenticate(UserFactory())
+
+    response = api_client.get(f"/api/payments/{payment['id']}")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+    assert not CreditAccount.objects.filter(balance__gt=0).exists()
