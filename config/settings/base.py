@@ -66,6 +66,7 @@ def _database(url: str) -> dict:
             "charset": "utf8mb4",
             "isolation_level": "read committed",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
         }
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -155,8 +156,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside the session middleware, so a session write pins the client too.
     "config.db_router.PinningMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -344,9 +346,100 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Refuses refresh tokens of disabled, erased or signed-out-everywhere users.
+    "TOKEN_REFRESH_SERIALIZER": "accounts.api.serializers.TokenRefreshSerializer",
 }
 # The region a request is given when nothing else decides it.
 DEFAULT_REGION = env.str("DEFAULT_REGION", default="global")
+# A country header set by a CDN we trust (e.g. HTTP_CF_IPCOUNTRY); empty: GeoIP.
+REGION_COUNTRY_HEADER = env.str("REGION_COUNTRY_HEADER", default="")
+# Proxies (CIDRs) whose X-Forwarded-For we believe; empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# A MaxMind country/city database; empty: the embedded iptocc database.
+GEOIP_DATABASE_PATH = env.str("GEOIP_DATABASE_PATH", default="")
+# The single-page app: links in verification and password-reset emails point there.
+FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:5173").rstrip("/")
+ACCOUNTS_VERIFY_EMAIL_URL = env.str(
+    "ACCOUNTS_VERIFY_EMAIL_URL", default=FRONTEND_URL + "/verify-email?key={key}"
+)
+ACCOUNTS_RESET_PASSWORD_URL = env.str(
+    "ACCOUNTS_RESET_PASSWORD_URL", default=FRONTEND_URL + "/reset-password?key={key}"
+)
+# Erasing an account without a password needs a social sign-in this recent (seconds).
+ACCOUNTS_REAUTH_MAX_AGE = env.int("ACCOUNTS_REAUTH_MAX_AGE", default=300)
+# Google's certificates are cached this long when the response gives no max-age.
+ACCOUNTS_GOOGLE_CERTS_CACHE_SECONDS = env.int("ACCOUNTS_GOOGLE_CERTS_CACHE_SECONDS", default=3600)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {
+        "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
+        "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/min"),
+        "password_reset_ip": env.str("THROTTLE_PASSWORD_RESET_IP", default="10/hour"),
+        "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
+        "social_ip": env.str("THROTTLE_SOCIAL_IP", default="30/min"),
+    }
+)
+
+# django-allauth does the account work; our DRF views call its flows.
+ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Register answers with tokens at once; email_verified tells the SPA what is pending.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_EMAIL_CONFIRMATION_HMAC = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Animate] "
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False  # WeChat gives no email
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+# Only providers that verify emails (Google, below) may join an existing account.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env.int("SOCIALACCOUNT_REQUESTS_TIMEOUT", default=5)
+# Provider apps: from the environment when set there, else from the admin's
+# "Social applications" (one rule, see accounts.adapters.SocialAccountAdapter.list_apps).
+# Endpoint URLs are read at call time (accounts.social), so they can point elsewhere.
+_google_id = env.str("GOOGLE_CLIENT_ID", default="")
+_wechat_id = env.str("WECHAT_APP_ID", default="")
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "APPS": (
+            [{"client_id": _google_id, "secret": env.str("GOOGLE_CLIENT_SECRET", default="")}]
+            if _google_id
+            else []
+        ),
+        "SCOPE": ["openid", "profile", "email"],
+        "EMAIL_AUTHENTICATION": True,
+        "CERTS_URL": env.str(
+            "GOOGLE_CERTS_URL", default="https://www.googleapis.com/oauth2/v1/certs"
+        ),
+        "ACCESS_TOKEN_URL": env.str(
+            "GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token"
+        ),
+        "IDENTITY_URL": env.str(
+            "GOOGLE_USERINFO_URL", default="https://www.googleapis.com/oauth2/v2/userinfo"
+        ),
+        "ID_TOKEN_ISSUER": ["https://accounts.google.com", "accounts.google.com"],
+    },
+    "weixin": {
+        "APPS": (
+            [{"client_id": _wechat_id, "secret": env.str("WECHAT_APP_SECRET", default="")}]
+            if _wechat_id
+            else []
+        ),
+        "SCOPE": ["snsapi_login"],
+        "EMAIL_AUTHENTICATION": False,
+        "ACCESS_TOKEN_URL": env.str(
+            "WECHAT_TOKEN_URL", default="https://api.weixin.qq.com/sns/oauth2/access_token"
+        ),
+        "PROFILE_URL": env.str("WECHAT_USERINFO_URL", default="https://api.weixin.qq.com/sns/userinfo"),
+    },
+}
 
 # STORAGE
 # ------------------------------------------------------------------------------
@@ -423,3 +516,55 @@ CELERY_BEAT_SCHEDULE["billing-expire-orders"] = {
 
 # ANIMATIONS
 # ------------------------------------------------------------------------------
+# DashScope, per region (cn = Beijing, global = Singapore). A region with no
+# API key talks to the local simulator (``manage.py dashscope_simulator``, on
+# DASHSCOPE_SIMULATOR_PORT) with its built-in key: the embedded default.
+DASHSCOPE_SIMULATOR_PORT = env.int("DASHSCOPE_SIMULATOR_PORT", default=8055)
+_dashscope_simulator = f"http://127.0.0.1:{DASHSCOPE_SIMULATOR_PORT}/api/v1"
+_dashscope_regions = {
+    "cn": "https://dashscope.aliyuncs.com/api/v1",
+    "global": "https://dashscope-intl.aliyuncs.com/api/v1",
+}
+DASHSCOPE_API_KEYS: dict[str, str] = {}
+DASHSCOPE_BASE_URLS: dict[str, str] = {}
+for _region, _real_url in _dashscope_regions.items():
+    _key = env.str(f"DASHSCOPE_API_KEY_{_region.upper()}", default="")
+    DASHSCOPE_API_KEYS[_region] = _key or "sk-simulator"
+    DASHSCOPE_BASE_URLS[_region] = env.str(
+        f"DASHSCOPE_BASE_URL_{_region.upper()}",
+        default=env.str("DASHSCOPE_BASE_URL", default=_real_url if _key else _dashscope_simulator),
+    ).rstrip("/")
+DASHSCOPE_CONNECT_TIMEOUT = env.float("DASHSCOPE_CONNECT_TIMEOUT", default=5.0)
+DASHSCOPE_READ_TIMEOUT = env.float("DASHSCOPE_READ_TIMEOUT", default=30.0)
+# The documented limits, per API key: create-task and query requests per second,
+# and tasks in flight at the provider (1 unless the account was raised).
+DASHSCOPE_SUBMIT_RPS = env.int("DASHSCOPE_SUBMIT_RPS", default=5)
+DASHSCOPE_QUERY_RPS = env.int("DASHSCOPE_QUERY_RPS", default=20)
+DASHSCOPE_MAX_IN_FLIGHT = env.int("DASHSCOPE_MAX_IN_FLIGHT", default=1)
+# Provider durations (expected run time, poll intervals, the 3 h limit) are divided
+# by this and the rate limits multiplied: 1 against DashScope; the embedded
+# simulator runs 10x faster so a local job takes seconds, not minutes.
+ANIMATIONS_TIME_SCALE = env.float(
+    "ANIMATIONS_TIME_SCALE",
+    default=10.0 if all(u == _dashscope_simulator for u in DASHSCOPE_BASE_URLS.values()) else 1.0,
+)
+# Credits per second of reference video, by model and mode; in proportion to
+# DashScope's prices (move 0.4/0.6, mix 0.6/0.9 CNY/s).
+ANIMATIONS_CREDITS_PER_SECOND = env.json(
+    "ANIMATIONS_CREDITS_PER_SECOND",
+    default={
+        "wan2.2-animate-move": {"wan-std": 4, "wan-pro": 6},
+        "wan2.2-animate-mix": {"wan-std": 6, "wan-pro": 9},
+    },
+)
+# How long a worker owns a claimed task before another may take it over.
+ANIMATIONS_LEASE_SECONDS = env.int("ANIMATIONS_LEASE_SECONDS", default=120)
+# Tasks polled per dispatcher run, and the beat interval of the dispatcher.
+ANIMATIONS_DISPATCH_BATCH = env.int("ANIMATIONS_DISPATCH_BATCH", default=50)
+ANIMATIONS_DISPATCH_INTERVAL = env.float("ANIMATIONS_DISPATCH_INTERVAL", default=2.0)
+# Retryable submit failures (429, 5xx, timeouts) tolerated before a task fails.
+ANIMATIONS_SUBMIT_MAX_TRIES = env.int("ANIMATIONS_SUBMIT_MAX_TRIES", default=20)
+CELERY_BEAT_SCHEDULE["animations-dispatch"] = {
+    "task": "animations.tasks.dispatch",
+    "schedule": ANIMATIONS_DISPATCH_INTERVAL,
+}
