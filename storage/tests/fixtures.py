@@ -79,11 +79,19 @@ def oss_storage(settings, fake_oss_server: FakeOSS) -> FakeOSS:
     return fake_oss_server
 
 
-@pytest.fixture
-def fake_web() -> Iterator[FakeWeb]:
+@pytest.fixture(scope="session")
+def fake_web_server() -> Iterator[FakeWeb]:
     server = start_fake_web()
     yield server
     stop_fake_web(server)
+
+
+@pytest.fixture
+def fake_web(fake_web_server: FakeWeb) -> FakeWeb:
+    """A loopback web server with no routes and no hits yet."""
+    fake_web_server.routes.clear()
+    fake_web_server.hits.clear()
+    return fake_web_server
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ class Answer:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # False: no Content-Length; the body ends when the connection closes.
+    declare_length: bool = True
 
 
 @dataclass
@@ -80,7 +82,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
+        if answer.declare_length:
+            self.send_header("Content-Length", str(len(answer.body)))
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         try:
             self.wfile.write(answer.body)
