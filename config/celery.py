@@ -1,17 +1,49 @@
-"""The Celery application. Tasks live in each app's ``tasks.py``."""
+"""The Celery application. Tasks live in each app's ``tasks.py``.
+
+Database routing in tasks: a task reads and writes the primary, because it
+usually acts on state a request has just committed and a replica may not have
+yet. A task whose reads may be stale (reports, sweeps) opts in to replicas with
+``@shared_task(read_replicas=True)``; it still writes the primary and, once it
+has written, reads the primary too.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("animate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# task id -> the token that restores the pinning state the task found.
+_pin_tokens: dict[str, contextvars.Token] = {}
+
+
+@task_prerun.connect
+def _pin_task(task_id: str, task: Any, **kwargs: Any) -> None:
+    from config import db_router
+
+    read_replicas = bool(getattr(task, "read_replicas", False))
+    _pin_tokens[task_id] = db_router.begin(db_router.PinState(primary_only=not read_replicas))
+
+
+@task_postrun.connect
+def _unpin_task(task_id: str, **kwargs: Any) -> None:
+    from config import db_router
+
+    token = _pin_tokens.pop(task_id, None)
+    if token is not None:
+        # A token set in another context cannot be reset there; that context ends anyway.
+        with contextlib.suppress(ValueError):
+            db_router.end(token)
 
 
 @setup_logging.connect

@@ -51,9 +51,10 @@ def _check_broker() -> dict[str, Any]:
     from config.celery import app
 
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return {"ok": True, "transport": conn.transport_cls}
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            transport = conn.transport_cls
+        return {"ok": True, "transport": transport}
     except Exception as exc:
         return {"ok": False, "error": exc.__class__.__name__}
 

@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +37,43 @@ def test_a_valid_incoming_request_id_is_echoed(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
 
     assert response["X-Request-ID"] == "abcdef123456"
+
+
+def _closed_port() -> int:
+    # A port that was just free on loopback: nothing answers there.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_readyz_is_503_when_redis_is_down_and_says_which(client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    response = client.get("/readyz")
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["checks"]["redis"] == {"ok": False, "error": "ConnectionError"}
+    assert body["checks"]["primary"] == {"ok": True}
+    assert body["checks"]["broker"]["ok"] is True
+
+
+def test_readyz_is_503_when_the_broker_is_down(client, settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    response = client.get("/readyz")
+
+    body = response.json()
+    assert response.status_code == 503
+    assert body["checks"]["broker"]["ok"] is False
+    assert body["checks"]["primary"] == {"ok": True}
+
+
+def test_readyz_reports_no_replicas_when_none_are_configured(client, settings):
+    settings.DATABASE_REPLICAS = []
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["replicas"] == {}
