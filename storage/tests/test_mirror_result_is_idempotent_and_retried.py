@@ -1,0 +1,149 @@
+"""mirror_result: a provider's result copied once per key, retried on transient
+errors, checksummed and probed; a bad result is not kept."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from storage import services
+from storage.errors import CorruptMedia, DownloadFailed, UnsafeUrl, UnsupportedMedia
+from storage.fetch import TransientDownloadError
+from storage.models import File
+from storage.tests.fakes.web import Answer
+from storage.tests.media import make_image, make_video
+
+RESULT = make_video(3, 320, 240, 5, audio=True)
+
+
+def _local_objects() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.mark.django_db
+def test_result_is_copied_once_per_key(fake_web, allow_loopback_imports):
+    # Given a result video at the provider
+    url = fake_web.file("/result.mp4?Expires=1", RESULT, "video/mp4")
+    user = UserFactory()
+    # When it is mirrored twice with the same key
+    first = services.mirror_result(user, url, key="animation_task:1")
+    second = services.mirror_result(user, url, key="animation_task:1")
+    # Then one file exists, downloaded once, measured and checksummed
+    assert second.pk == first.pk
+    assert File.objects.count() == 1
+    assert fake_web.hits == ["/result.mp4?Expires=1"]
+    assert (first.kind, first.source_key, first.content_type) == (
+        "result",
+        "animation_task:1",
+        "video/mp4",
+    )
+    assert first.sha256 == hashlib.sha256(RESULT).hexdigest()
+    assert first.has_audio is True
+    assert first.duration == pytest.approx(3.0, abs=0.25)
+    assert first.key == f"result/{user.id}/{first.id}.mp4"
+    assert len(_local_objects()) == 1
+
+
+@pytest.mark.django_db
+def test_result_goes_to_the_owners_region_backend(
+    fake_web, allow_loopback_imports, oss_storage, settings
+):
+    settings.STORAGE_BACKEND_GLOBAL = "local"
+    url = fake_web.file("/r.mp4", RESULT, "video/mp4")
+    file = services.mirror_result(UserFactory(region="cn"), url, key="k")
+    assert file.backend == "oss"
+    assert oss_storage.objects[("animate-test-cn", file.key)].body == RESULT
+
+
+@pytest.mark.django_db
+def test_transient_errors_are_retried(fake_web, allow_loopback_imports, fast_mirror_retries):
+    url = fake_web.serve(
+        "/r.mp4",
+        Answer(503, b"busy"),
+        Answer(502, b"bad gateway"),
+        Answer(200, RESULT, {"Content-Type": "video/mp4"}),
+    )
+    file = services.mirror_result(UserFactory(), url, key="k")
+    assert file.size == len(RESULT)
+    assert fake_web.hits == ["/r.mp4"] * 3
+
+
+@pytest.mark.django_db
+def test_persistent_5xx_gives_up_after_the_configured_attempts(
+    fake_web, allow_loopback_imports, fast_mirror_retries, settings
+):
+    settings.STORAGE_MIRROR_ATTEMPTS = 3
+    url = fake_web.serve("/r.mp4", Answer(500, b"oops"))
+    with pytest.raises(TransientDownloadError):
+        services.mirror_result(UserFactory(), url, key="k")
+    assert fake_web.hits == ["/r.mp4"] * 3
+    assert File.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_not_found_is_not_retried(fake_web, allow_loopback_imports, fast_mirror_retries):
+    with pytest.raises(DownloadFailed) as failed:
+        services.mirror_result(UserFactory(), fake_web.url("/gone.mp4"), key="k")
+    assert not isinstance(failed.value, TransientDownloadError)
+    assert fake_web.hits == ["/gone.mp4"]
+    assert File.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [(make_image(), UnsupportedMedia), (RESULT[: len(RESULT) // 3], CorruptMedia)],
+)
+def test_a_result_that_is_not_a_playable_video_is_not_kept(
+    fake_web, allow_loopback_imports, body, error
+):
+    url = fake_web.file("/r.mp4", body, "video/mp4")
+    with pytest.raises(error):
+        services.mirror_result(UserFactory(), url, key="k")
+    assert File.objects.count() == 0
+    assert _local_objects() == []
+
+
+@pytest.mark.django_db
+def test_mirroring_from_loopback_is_refused_unless_allowed(fake_web):
+    url = fake_web.file("/r.mp4", RESULT, "video/mp4")
+    with pytest.raises(UnsafeUrl):
+        services.mirror_result(UserFactory(), url, key="k")
+    assert fake_web.hits == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback_imports):
+    # Given one result and two workers racing to mirror it
+    url = fake_web.file("/r.mp4", RESULT, "video/mp4")
+    user = UserFactory()
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def mirror() -> None:
+        try:
+            barrier.wait()
+            results.append(str(services.mirror_result(user, url, key="animation_task:race").pk))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=mirror) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then both got the same file, and only one row and one object exist
+    assert errors == []
+    assert len(results) == 2 and results[0] == results[1]
+    assert File.objects.filter(source_key="animation_task:race").count() == 1
+    assert len(_local_objects()) == 1
