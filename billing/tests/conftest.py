@@ -8,6 +8,7 @@ import pytest
 
 from billing.services import check_ledger
 from billing.tests.fakes.stripe_api import fake_stripe  # noqa: F401
+from billing.tests.fakes.wechatpay import fake_wechatpay  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

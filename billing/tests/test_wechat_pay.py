@@ -1,0 +1,232 @@
+"""Buying a package with WeChat Pay v3, against the loopback gateway, and its
+notifications: verified, decrypted, stored, applied exactly once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from django.db import connection
+from django.test import Client
+
+from accounts.tests.factories import UserFactory
+from billing import services
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
+from billing.tests.factories import CreditPackageFactory
+from billing.tests.fakes.wechatpay import APPID, FakeWechatPay
+
+URL = "/api/payments/webhook/wechat"
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    return {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+
+
+def _notify(client: Client, body: bytes, headers: dict[str, str]) -> object:
+    return client.post(URL, body, content_type="application/json", **_headers(headers))
+
+
+def _open_order(fake: FakeWechatPay, *, fen: int = 3500, credits: int = 500) -> PaymentOrder:
+    package = CreditPackageFactory(credits=credits, prices={"CNY": fen})
+    return services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
+
+
+def _balance(order: PaymentOrder) -> int:
+    account = CreditAccount.objects.filter(user=order.user).first()
+    return account.balance if account else 0
+
+
+@pytest.mark.django_db
+def test_native_create_returns_a_code_url_from_a_signed_request_in_fen(
+    api_client, fake_wechatpay
+) -> None:
+    user = UserFactory(region="cn")
+    package = CreditPackageFactory(credits=500, prices={"CNY": 3500, "USD": 500})
+    api_client.force_authenticate(user)
+
+    response = api_client.post(
+        "/api/payments/wechat/create", {"package_id": package.pk, "trade_type": "native"}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
+    assert (body["amount"], body["currency"], body["status"]) == (3500, "CNY", "pending")
+    order = PaymentOrder.objects.get(pk=body["id"])
+    txn = fake_wechatpay.transactions[order.out_trade_no]
+    assert txn["amount"] == {"total": 3500, "currency": "CNY"}
+    sent = json.loads(fake_wechatpay.requests[0]["body"])
+    assert sent["notify_url"] == "https://animate.example.com/api/payments/webhook/wechat"
+    assert fake_wechatpay.rejected_signatures == 0
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_jsapi_create_returns_bridge_parameters_signed_with_the_merchant_key(
+    api_client, fake_wechatpay
+) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+
+    response = api_client.post(
+        "/api/payments/wechat/create",
+        {"package_id": package.pk, "trade_type": "jsapi", "openid": "o-abc"},
+    )
+
+    assert response.status_code == 201
+    params = response.json()["jsapi_params"]
+    assert params["appId"] == APPID and params["signType"] == "RSA"
+    assert params["package"].startswith("prepay_id=wx")
+    message = f"{APPID}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
+    fake_wechatpay.merchant_key.public_key().verify(
+        base64.b64decode(params["paySign"]), message.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+
+
+@pytest.mark.django_db
+def test_jsapi_without_openid_is_a_validation_error_and_calls_nobody(
+    api_client, fake_wechatpay
+) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+
+    response = api_client.post(
+        "/api/payments/wechat/create", {"package_id": package.pk, "trade_type": "jsapi"}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "openid"
+    assert fake_wechatpay.requests == []
+    assert not PaymentOrder.objects.exists()
+
+
+@pytest.mark.django_db
+def test_h5_create_returns_an_h5_url(api_client, fake_wechatpay) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+
+    response = api_client.post(
+        "/api/payments/wechat/create", {"package_id": package.pk, "trade_type": "h5"}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["h5_url"].startswith("https://wx.tenpay.com/")
+    sent = json.loads(fake_wechatpay.requests[0]["body"])
+    assert sent["scene_info"] == {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}
+
+
+@pytest.mark.django_db
+def test_a_signed_success_notification_grants_once_however_often_it_comes(
+    client, fake_wechatpay
+) -> None:
+    order = _open_order(fake_wechatpay)
+    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+
+    statuses = [_notify(client, body, headers).status_code for _ in range(3)]
+
+    assert statuses == [204, 204, 204]
+    order.refresh_from_db()
+    assert order.status == "paid" and order.provider_payment_id.startswith("4200")
+    assert _balance(order) == 500
+    assert LedgerEntry.objects.filter(kind="purchase").count() == 1
+    assert ProviderEvent.objects.get().attempts == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("_case", ["tampered", "probe", "stale", "unknown_serial", "unsigned"])
+def test_forged_tampered_or_stale_notifications_fail_and_change_nothing(
+    client, fake_wechatpay, _case: str
+) -> None:
+    order = _open_order(fake_wechatpay)
+    paid = fake_wechatpay.pay(order.out_trade_no)
+    body, headers = fake_wechatpay.notification(
+        paid, timestamp=int(time.time()) - 301 if _case == "stale" else None
+    )
+    if _case == "tampered":
+        body = body.replace(b'"summary"', b'"Summary"')
+    elif _case == "probe":
+        headers["Wechatpay-Signature"] = "WECHATPAY/SIGNTEST/" + headers["Wechatpay-Signature"]
+    elif _case == "unknown_serial":
+        headers["Wechatpay-Serial"] = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+    elif _case == "unsigned":
+        headers = {}
+    calls_before = len(fake_wechatpay.requests)
+
+    response = _notify(client, body, headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "FAIL"
+    assert len(fake_wechatpay.requests) == calls_before
+    assert not ProviderEvent.objects.exists()
+    assert not LedgerEntry.objects.exists()
+    assert PaymentOrder.objects.get().status == "pending"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("_case", ["amount", "mchid"])
+def test_a_notification_that_contradicts_the_order_is_refused(
+    client, fake_wechatpay, _case: str
+) -> None:
+    order = _open_order(fake_wechatpay, fen=3500)
+    resource = dict(fake_wechatpay.pay(order.out_trade_no))
+    if _case == "amount":
+        resource["amount"] = {**resource["amount"], "total": 1}
+    else:
+        resource["mchid"] = "1900009999"
+    body, headers = fake_wechatpay.notification(resource)
+
+    response = _notify(client, body, headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "FAIL"
+    assert ProviderEvent.objects.get().status == "failed"
+    assert PaymentOrder.objects.get().status == "pending"
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_non_success_notifications_are_acknowledged_without_credits(client, fake_wechatpay) -> None:
+    order = _open_order(fake_wechatpay)
+    body, headers = fake_wechatpay.notification(
+        fake_wechatpay.transactions[order.out_trade_no], event_type="TRANSACTION.CLOSED"
+    )
+
+    response = _notify(client, body, headers)
+
+    assert response.status_code == 204
+    assert ProviderEvent.objects.get().status == "ignored"
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_notifications_grant_once(fake_wechatpay) -> None:
+    order = _open_order(fake_wechatpay)
+    paid = fake_wechatpay.pay(order.out_trade_no)
+    first = fake_wechatpay.notification(paid)
+    retry = fake_wechatpay.notification(paid, event_id=None)
+    start = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def deliver(n: int) -> None:
+        try:
+            start.wait()
+            body, headers = first if n % 2 else retry
+            statuses.append(_notify(Client(), body, headers).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [204] * 8
+    assert _balance(order) == 500
+    assert LedgerEntry.objects.filter(kind="purchase").count() == 1
+    assert ProviderEvent.objects.count() == 2
