@@ -1,16 +1,64 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""What support staff see of users, and the actions they may take (through services)."""
 
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts import services
 from accounts.models import User
+
+
+class EmailAddressInline(admin.TabularInline):
+    model = EmailAddress
+    extra = 0
+    fields = ("email", "verified", "primary")
+
+
+class SocialAccountInline(admin.TabularInline):
+    model = SocialAccount
+    extra = 0
+    fields = ("provider", "uid", "last_login", "date_joined")
+    readonly_fields = ("provider", "uid", "last_login", "date_joined")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    title = "sign-in provider"
+    parameter_name = "provider"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("password", "Email and password"), ("google", "Google"), ("weixin", "WeChat")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        value = self.value()
+        if value == "password":
+            return queryset.filter(emailaddress__isnull=False).exclude(
+                password__startswith=UNUSABLE_PASSWORD_PREFIX
+            )
+        if value:
+            return queryset.filter(socialaccount__provider=value).distinct()
+        return queryset
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("email", "display_name", "region", "is_active", "is_staff", "date_joined")
-    list_filter = ("region", "is_active", "is_staff", "date_joined")
-    search_fields = ("email", "display_name")
-    readonly_fields = ("date_joined", "last_login", "erased_at")
+    list_filter = ("region", ProviderFilter, "is_active", "is_staff", "date_joined")
+    search_fields = ("email", "display_name", "socialaccount__uid")
+    show_full_result_count = False
+    readonly_fields = ("date_joined", "last_login", "erased_at", "token_generation")
+    inlines = [EmailAddressInline, SocialAccountInline]
+    actions = ["deactivate", "sign_out_everywhere"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "avatar_url", "region", "locale")}),
@@ -18,6 +66,27 @@ class UserAdmin(BaseUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Dates", {"fields": ("last_login", "date_joined", "erased_at")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "erased_at", "token_generation")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        # Searching the social uid joins accounts; one row per user is what staff expect.
+        results, _ = super().get_search_results(request, queryset, search_term)
+        return results.distinct(), False
+
+    @admin.action(description="Deactivate (no sign-in, tokens revoked)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = list(queryset.order_by("pk"))
+        for user in users:
+            services.deactivate(user)
+        self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Sign out everywhere (revoke every token)")
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = list(queryset.order_by("pk"))
+        for user in users:
+            services.sign_out_everywhere(user)
+        self.message_user(request, f"Signed {len(users)} user(s) out everywhere.", messages.SUCCESS)

@@ -62,3 +62,9 @@ def run_erasure_hooks(user: User) -> None:
 
 def registered() -> dict[str, list[str]]:
     return {"signup": [n for n, _ in _signup], "erasure": [n for n, _ in _erasure]}
+
+
+def unregister(name: str) -> None:
+    """Remove the hooks registered under ``name`` (tests register their own)."""
+    _signup[:] = [(n, f) for n, f in _signup if n != name]
+    _erasure[:] = [(n, f) for n, f in _erasure if n != name]

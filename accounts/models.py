@@ -57,6 +57,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Every JWT carries the generation it was issued under; bumping it ("sign out
+    # everywhere", erasure, deactivation) kills access tokens too, not only refresh.
+    token_generation = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 

@@ -9,6 +9,7 @@ from accounts.models import User
 class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     display_name = factory.Faker("name")

@@ -1,0 +1,86 @@
+"""allauth adapters: where allauth's flows meet our user model and rules.
+
+- Emails link to the single-page app, not to allauth's own pages.
+- A social sign-up takes the request's region and runs the sign-up hooks in
+  the transaction that creates the user (``accounts.services`` opens it).
+- Provider apps: one rule. When a provider is configured in the environment
+  (``GOOGLE_CLIENT_ID``, ``WECHAT_APP_ID``), that app is the one used and any
+  admin-edited ``SocialApp`` of the same provider is ignored; otherwise the
+  admin's ``SocialApp`` rows (Social applications) are used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp, SocialLogin
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+
+from accounts import hooks
+from accounts.models import User
+from accounts.regions import client_ip, region_for_request
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation: Any) -> str:
+        return settings.ACCOUNTS_VERIFY_EMAIL_URL.format(key=quote(emailconfirmation.key))
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        return settings.ACCOUNTS_RESET_PASSWORD_URL.format(key=quote(key))
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # allauth's own rate limits must key on the same address our throttles do.
+        return client_ip(request) or "0.0.0.0"  # noqa: S104
+
+    def add_message(self, *args: Any, **kwargs: Any) -> None:
+        # An API has no page to flash messages on; storing them would only write sessions.
+        return None
+
+    def respond_user_inactive(self, request: HttpRequest, user: Any) -> HttpResponse:
+        # allauth would redirect to its own page; the service turns this into a 403.
+        return HttpResponseForbidden()
+
+    def respond_email_verification_sent(self, request: HttpRequest, user: Any) -> HttpResponse:
+        return HttpResponse(status=202)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        return settings.FRONTEND_URL
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        return settings.FRONTEND_URL
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def list_apps(
+        self, request: HttpRequest | None, provider: str | None = None, client_id: str | None = None
+    ) -> list[SocialApp]:
+        apps = super().list_apps(request, provider=provider, client_id=client_id)
+        from_settings = {
+            p for p, cfg in settings.SOCIALACCOUNT_PROVIDERS.items() if cfg.get("APPS")
+        }
+        return [a for a in apps if a.provider not in from_settings or a.pk is None]
+
+    def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: dict) -> User:
+        user: User = super().populate_user(request, sociallogin, data)
+        # Our email is NULL when absent: "" would collide between WeChat-only users.
+        user.email = (user.email or "").lower() or None
+        extra = sociallogin.account.extra_data or {}
+        name = data.get("name") or extra.get("name") or extra.get("nickname") or ""
+        user.display_name = name[:150]
+        avatar = extra.get("picture") or extra.get("headimgurl") or ""
+        user.avatar_url = avatar if len(avatar) <= 1000 else ""
+        user.region = region_for_request(request)
+        return user
+
+    def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:
+        user: User = super().save_user(request, sociallogin, form=form)
+        hooks.run_signup_hooks(user)
+        sociallogin.state["created"] = True
+        return user
+
+    def get_connect_redirect_url(self, request: HttpRequest, socialaccount: Any) -> str:
+        return settings.FRONTEND_URL

@@ -1,0 +1,304 @@
+"""Thin views: validate, call ``accounts.services``, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from accounts import services, social
+from accounts.api.serializers import (
+    AuthResponseSerializer,
+    DetailSerializer,
+    EraseAccountSerializer,
+    GoogleLoginSerializer,
+    KeySerializer,
+    LoginSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    ProfileSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    SocialAuthResponseSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    WeChatLoginSerializer,
+)
+from accounts.models import User
+from accounts.throttles import (
+    AuthAccountThrottle,
+    AuthIPThrottle,
+    PasswordResetAccountThrottle,
+    PasswordResetIPThrottle,
+    SocialIPThrottle,
+)
+from accounts.tokens import issue_tokens
+
+TAG_AUTH = ["auth"]
+TAG_USERS = ["users"]
+
+
+def user_queryset() -> QuerySet[User]:
+    return User.objects.prefetch_related("emailaddress_set", "socialaccount_set")
+
+
+def _user_data(user: User) -> dict[str, Any]:
+    return UserSerializer(user_queryset().get(pk=user.pk)).data
+
+
+def _auth_body(user: User, *, method: str) -> dict[str, Any]:
+    return {**issue_tokens(user, method=method), "user": _user_data(user)}
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=RegisterSerializer,
+        responses={201: AuthResponseSerializer},
+        summary="Create an account with email and password; sends a verification email.",
+    )
+    def post(self, request: Request) -> Response:
+        s = RegisterSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = services.register(request._request, **s.validated_data)
+        return Response(_auth_body(user, method=services.PASSWORD), status=status.HTTP_201_CREATED)
+
+
+class LoginView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=LoginSerializer,
+        responses={200: AuthResponseSerializer},
+        summary="Sign in with email and password (400 invalid_credentials).",
+    )
+    def post(self, request: Request) -> Response:
+        s = LoginSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        user = services.authenticate(request._request, **s.validated_data)
+        return Response(_auth_body(user, method=services.PASSWORD))
+
+
+class _SocialLoginView(APIView):
+    """Without a Bearer token: sign in or sign up. With one: link to that user."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [SocialIPThrottle]
+    method = ""
+
+    def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def finish(self, request: Request, data: dict[str, Any]) -> Response:
+        link_to = request.user if request.user.is_authenticated else None
+        login = self.sociallogin(request, data)
+        result = services.social_sign_in(request._request, login, link_to=link_to)
+        body = _auth_body(result.user, method=self.method)
+        return Response({**body, "created": result.created})
+
+
+_LINK_NOTE = (
+    " With `Authorization: Bearer <access>` the provider account is linked to the "
+    "signed-in user instead (409 social_account_taken if it belongs to someone else)."
+)
+
+
+class GoogleLoginView(_SocialLoginView):
+    method = social.GOOGLE
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=GoogleLoginSerializer,
+        responses={200: SocialAuthResponseSerializer},
+        summary="Sign in with Google: an id_token, or an authorization code and redirect_uri.",
+        description="A verified Google email joins the account that has it; an email "
+        "that is taken but not verified by Google gives 409 signup_incomplete." + _LINK_NOTE,
+    )
+    def post(self, request: Request) -> Response:
+        s = GoogleLoginSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        return self.finish(request, s.validated_data)
+
+    def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:
+        if data.get("id_token"):
+            return social.google_login_from_id_token(request._request, data["id_token"])
+        return social.google_login_from_code(
+            request._request,
+            data["code"],
+            redirect_uri=data["redirect_uri"],
+            code_verifier=data.get("code_verifier"),
+        )
+
+
+class WeChatLoginView(_SocialLoginView):
+    method = social.WECHAT
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=WeChatLoginSerializer,
+        responses={200: SocialAuthResponseSerializer},
+        summary="Sign in with a WeChat OAuth code (400 wechat_error when WeChat refuses).",
+        description="WeChat gives no email, so it never joins an existing account." + _LINK_NOTE,
+    )
+    def post(self, request: Request) -> Response:
+        s = WeChatLoginSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        return self.finish(request, s.validated_data)
+
+    def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:
+        return social.wechat_login_from_code(request._request, data["code"])
+
+
+class RefreshView(TokenRefreshView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer},
+        summary="Rotate a refresh token: a new pair; the old refresh token stops working.",
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
+
+
+class LogoutView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=RefreshSerializer,
+        responses={204: None},
+        summary="Sign out: the refresh token is blacklisted.",
+    )
+    def post(self, request: Request) -> Response:
+        s = RefreshSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.logout(refresh=s.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG_AUTH, responses={200: UserSerializer}, summary="The signed-in user.")
+    def get(self, request: Request) -> Response:
+        return Response(_user_data(request.user))
+
+
+class PasswordResetView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [PasswordResetIPThrottle, PasswordResetAccountThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=PasswordResetSerializer,
+        responses={202: DetailSerializer},
+        summary="Email a password-reset link; 202 whether or not the account exists.",
+    )
+    def post(self, request: Request) -> Response:
+        s = PasswordResetSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.request_password_reset(request._request, email=s.validated_data["email"])
+        return Response(
+            {"detail": "If an account uses this address, a reset link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PasswordResetConfirmView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [PasswordResetIPThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=PasswordResetConfirmSerializer,
+        responses={204: None},
+        summary="Set a new password with the key from the reset email; signs out everywhere.",
+    )
+    def post(self, request: Request) -> Response:
+        s = PasswordResetConfirmSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.reset_password(request._request, **s.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthIPThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=KeySerializer,
+        responses={204: None},
+        summary="Verify an email address with the key from the verification email.",
+    )
+    def post(self, request: Request) -> Response:
+        s = KeySerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.verify_email(request._request, key=s.validated_data["key"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProfileView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=TAG_USERS, responses={200: UserSerializer}, summary="Your profile.")
+    def get(self, request: Request) -> Response:
+        return Response(_user_data(request.user))
+
+    @extend_schema(
+        tags=TAG_USERS,
+        request=ProfileSerializer,
+        responses={200: UserSerializer},
+        summary="Change display name, avatar URL or locale.",
+    )
+    def put(self, request: Request) -> Response:
+        s = ProfileSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.update_profile(request.user, **s.validated_data)
+        return Response(_user_data(request.user))
+
+
+class AccountView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAG_USERS,
+        request=EraseAccountSerializer,
+        responses={204: None},
+        summary="Delete your account: personal data erased, every token revoked.",
+        description="Needs the password, or an access token from a social sign-in within "
+        "ACCOUNTS_REAUTH_MAX_AGE seconds (403 reauthentication_required otherwise).",
+    )
+    def delete(self, request: Request) -> Response:
+        s = EraseAccountSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        token = request.auth
+        services.check_reauthentication(
+            request.user,
+            password=s.validated_data.get("password") or None,
+            auth_method=token.get("amr") if token is not None else None,
+            auth_time=token.get("auth_time") if token is not None else None,
+        )
+        services.erase_account(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,93 @@
+"""Domain errors of sign-in and accounts, each with a stable ``code`` clients switch on."""
+
+from __future__ import annotations
+
+from config.errors import DomainError
+
+
+class InvalidCredentials(DomainError):
+    code = "invalid_credentials"
+    status_code = 400
+    default_detail = "Unable to sign in with the given email and password."
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    status_code = 400
+    default_detail = "An account with this email address already exists."
+
+
+class InvalidPassword(DomainError):
+    code = "invalid_password"
+    status_code = 400
+    default_detail = "This password is not allowed."
+
+
+class InvalidKey(DomainError):
+    code = "invalid_key"
+    status_code = 400
+    default_detail = "This link is invalid or has expired."
+
+
+class TooManyAttempts(DomainError):
+    code = "throttled"
+    status_code = 429
+    default_detail = "Too many attempts; try again later."
+
+
+class ProviderNotConfigured(DomainError):
+    code = "provider_not_configured"
+    status_code = 503
+    default_detail = "This sign-in method is not configured."
+
+
+class InvalidIdToken(DomainError):
+    code = "invalid_token"
+    status_code = 400
+    default_detail = "The identity token is invalid, expired or not meant for us."
+
+
+class SocialLoginFailed(DomainError):
+    code = "social_login_failed"
+    status_code = 400
+    default_detail = "The sign-in provider refused the request."
+
+
+class WeChatError(DomainError):
+    """WeChat answers failures as HTTP 200 with ``errcode``; it is passed on."""
+
+    code = "wechat_error"
+    status_code = 400
+    default_detail = "WeChat refused the request."
+
+
+class ProviderUnavailable(DomainError):
+    code = "provider_unavailable"
+    status_code = 503
+    default_detail = "The sign-in provider could not be reached; try again shortly."
+
+
+class SocialAccountTaken(DomainError):
+    code = "social_account_taken"
+    status_code = 409
+    default_detail = "This provider account is already linked to another user."
+
+
+class SignupIncomplete(DomainError):
+    code = "signup_incomplete"
+    status_code = 409
+    default_detail = (
+        "An account with this email already exists; sign in to it and link this provider."
+    )
+
+
+class AccountDisabled(DomainError):
+    code = "account_disabled"
+    status_code = 403
+    default_detail = "This account is disabled."
+
+
+class ReauthenticationRequired(DomainError):
+    code = "reauthentication_required"
+    status_code = 403
+    default_detail = "Confirm with your password, or sign in with your provider again."

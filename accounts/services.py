@@ -1,0 +1,312 @@
+"""The rules of accounts and sign-in. Views, admin actions and commands call these.
+
+Email/password, verification and password reset go through django-allauth's
+flows (its password validation, rate limits, email-address records, signed
+keys); social sign-in goes through allauth's ``complete_login`` so its account
+matching and takeover protection apply. Tokens are simplejwt's
+(``accounts.tokens``); revoking them is ``sign_out_everywhere``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from allauth.account.adapter import get_adapter as get_account_adapter
+from allauth.account.forms import ResetPasswordForm, UserTokenForm
+from allauth.account.internal import flows as account_flows
+from allauth.account.models import EmailAddress, get_emailconfirmation_model
+from allauth.account.utils import setup_user_email
+from allauth.core.exceptions import ImmediateHttpResponse, SignupClosedException
+from allauth.socialaccount.internal import flows as social_flows
+from allauth.socialaccount.models import SocialAccount, SocialLogin
+from allauth.socialaccount.providers.base import AuthProcess
+from django.conf import settings
+from django.contrib.auth import logout as django_logout
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.urls import NoReverseMatch
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import hooks
+from accounts.errors import (
+    AccountDisabled,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidKey,
+    InvalidPassword,
+    ReauthenticationRequired,
+    SignupIncomplete,
+    SocialAccountTaken,
+    SocialLoginFailed,
+    TooManyAttempts,
+)
+from accounts.models import User
+from accounts.regions import region_for_request
+
+PASSWORD = "password"  # noqa: S105 - the name of a sign-in method, not a secret
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# Email and password ---------------------------------------------------------
+
+
+def register(request: HttpRequest, *, email: str, password: str, display_name: str = "") -> User:
+    """Create a user who signs in with email and password.
+
+    The email must be unused by any account (allauth's unique-email rule); the
+    password passes Django's validators. The user's region comes from the
+    request. Sign-up hooks run in the creating transaction; the verification
+    email is sent after it commits.
+    """
+    email = normalize_email(email)
+    adapter = get_account_adapter(request)
+    # allauth's rule (any account with this address, verified or not), and our column.
+    if (
+        account_flows.manage_email.assess_unique_email(email) is not True
+        or User.objects.filter(email=email).exists()
+    ):
+        raise EmailTaken(attr="email")
+    user: User = adapter.new_user(request)
+    user.email = email
+    user.display_name = display_name.strip()
+    user.region = region_for_request(request)
+    try:
+        adapter.clean_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidPassword(" ".join(exc.messages), attr="password") from exc
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+            setup_user_email(request, user, [])
+            hooks.run_signup_hooks(user)
+    except IntegrityError as exc:
+        # Two registrations raced past the check above; the unique email decided.
+        raise EmailTaken(attr="email") from exc
+    account_flows.email_verification.send_verification_email_for_user(request, user)
+    return user
+
+
+def authenticate(request: HttpRequest, *, email: str, password: str) -> User:
+    """The active user with this email and password, through allauth (which rate-limits failures)."""
+    try:
+        user = get_account_adapter(request).authenticate(
+            request, email=normalize_email(email), password=password
+        )
+    except ValidationError as exc:
+        raise TooManyAttempts(retry_after=60) from exc
+    if user is None or not user.is_active or user.erased_at is not None:
+        raise InvalidCredentials()
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return user
+
+
+def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:
+    """Mark the address that allauth's signed ``key`` names as verified."""
+    confirmation = get_emailconfirmation_model().from_key(key)
+    if confirmation is None:
+        raise InvalidKey(attr="key")
+    with transaction.atomic():
+        address = confirmation.confirm(request)
+    if not address:
+        raise InvalidKey(attr="key")
+    return address
+
+
+def request_password_reset(request: HttpRequest, *, email: str) -> None:
+    """Email a reset link if an active account has this address; say nothing either way."""
+    form = ResetPasswordForm(data={"email": email})
+    if form.is_valid():
+        form.save(request)
+
+
+def reset_password(request: HttpRequest, *, key: str, password: str) -> User:
+    """Set a new password from allauth's ``<uidb36>-<token>`` key, and sign out everywhere.
+
+    The token is bound to the old password hash, so a key works once.
+    """
+    uidb36, _, token = key.partition("-")
+    form = UserTokenForm(data={"uidb36": uidb36, "key": token})
+    if not form.is_valid():
+        raise InvalidKey(attr="key")
+    user: User = form.reset_user
+    if not user.is_active or user.erased_at is not None:
+        raise InvalidKey(attr="key")
+    try:
+        get_account_adapter(request).clean_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidPassword(" ".join(exc.messages), attr="password") from exc
+    with transaction.atomic():
+        account_flows.password_reset.reset_password(user, password)
+        _revoke_tokens(user)
+    account_flows.password_reset.finalize_password_reset(request, user)
+    return user
+
+
+# Profile --------------------------------------------------------------------
+
+
+def update_profile(
+    user: User,
+    *,
+    display_name: str | None = None,
+    avatar_url: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Change what the user may change about themselves; fields left None stay."""
+    fields = {"display_name": display_name, "avatar_url": avatar_url, "locale": locale}
+    changed = [name for name, value in fields.items() if value is not None]
+    for name in changed:
+        setattr(user, name, fields[name])
+    if changed:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    return user
+
+
+# Social sign-in -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SocialResult:
+    user: User
+    created: bool
+
+
+def social_sign_in(
+    request: HttpRequest, sociallogin: SocialLogin, *, link_to: User | None = None
+) -> SocialResult:
+    """Sign in (or sign up) with a provider account, or link it to ``link_to``.
+
+    allauth's login flow decides: a known provider account signs its user in; a
+    verified email from a provider that may authenticate by email (Google)
+    joins the account with that email (wiping a password set by whoever
+    registered the address without verifying it); an unverified or absent
+    email never takes an existing account over: it creates a new user, or, if
+    the email is taken, stops with ``SignupIncomplete``. A provider account
+    linked to someone else is never moved (``SocialAccountTaken``).
+    """
+    # allauth's flow expects a plain Django request with a session.
+    request.user = link_to if link_to is not None else AnonymousUser()
+    sociallogin.state = {"process": AuthProcess.CONNECT if link_to else AuthProcess.LOGIN}
+    try:
+        with transaction.atomic():
+            social_flows.login.complete_login(request, sociallogin, raises=True)
+    except NoReverseMatch as exc:
+        # allauth parks a sign-up it cannot finish (the email belongs to another
+        # account) and redirects to its own sign-up page, which an API lacks.
+        if social_flows.signup.get_pending_signup(request) is not None:
+            social_flows.signup.clear_pending_signup(request)
+            raise SignupIncomplete() from exc
+        raise
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "connected_other":
+            raise SocialAccountTaken() from exc
+        raise SocialLoginFailed(" ".join(exc.messages)) from exc
+    except (SignupClosedException, ImmediateHttpResponse) as exc:
+        raise SocialLoginFailed() from exc
+    if link_to is not None:
+        return SocialResult(user=link_to, created=False)
+    user = request.user
+    # The session only carried allauth's flow; our clients hold JWTs.
+    django_logout(request)
+    if user.is_authenticated:
+        return SocialResult(user=user, created=bool(sociallogin.state.get("created")))
+    if sociallogin.user is not None and not sociallogin.user.is_active:
+        raise AccountDisabled()
+    raise SocialLoginFailed()
+
+
+# Tokens and the end of an account -------------------------------------------
+
+
+def _revoke_tokens(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=t) for t in outstanding], ignore_conflicts=True
+    )
+
+
+def logout(*, refresh: str) -> None:
+    """Blacklist this refresh token; its access token dies at expiry (minutes)."""
+    try:
+        RefreshToken(refresh).blacklist()
+    except TokenError as exc:
+        raise InvalidKey("The refresh token is invalid or expired.", attr="refresh") from exc
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Every token issued to ``user`` so far stops working, access tokens included."""
+    with transaction.atomic():
+        _revoke_tokens(user)
+
+
+def deactivate(user: User) -> None:
+    """Disable the account (support action): no sign-in, and its tokens stop working."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        user.is_active = False
+        _revoke_tokens(user)
+
+
+def check_reauthentication(
+    user: User, *, password: str | None, auth_method: str | None, auth_time: int | None
+) -> None:
+    """The user proved who they are just now: their password, or a social sign-in
+    no older than ``ACCOUNTS_REAUTH_MAX_AGE`` seconds (for accounts without one)."""
+    if password:
+        if user.has_usable_password() and user.check_password(password):
+            return
+        raise InvalidCredentials("The password is incorrect.", attr="password")
+    fresh = auth_time is not None and time.time() - auth_time <= settings.ACCOUNTS_REAUTH_MAX_AGE
+    if auth_method and auth_method != PASSWORD and fresh:
+        return
+    raise ReauthenticationRequired()
+
+
+def erase_account(user: User) -> None:
+    """Erase the user's personal data and disable the account, for good.
+
+    Email, names, avatar, email addresses and social accounts (uid, extra data,
+    provider tokens) are deleted; the password becomes unusable; every token is
+    revoked. The user row stays (anonymous) so records that law makes us keep
+    still point somewhere. Other apps' erasure hooks run in this transaction.
+    Erasing twice changes nothing more.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.erased_at is not None:
+            return
+        hooks.run_erasure_hooks(locked)
+        SocialAccount.objects.filter(user=locked).delete()
+        EmailAddress.objects.filter(user=locked).delete()
+        locked.email = None
+        locked.display_name = ""
+        locked.avatar_url = ""
+        locked.set_unusable_password()
+        locked.is_active = False
+        locked.erased_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "email",
+                "display_name",
+                "avatar_url",
+                "password",
+                "is_active",
+                "erased_at",
+            ]
+        )
+        _revoke_tokens(locked)
+    user.refresh_from_db()

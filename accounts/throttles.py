@@ -1,0 +1,60 @@
+"""Throttles of the sign-in endpoints: per client address and per account (email).
+
+Rates are the scopes in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (see the
+ACCOUNTS section of the settings), read at request time. Over the limit, DRF
+answers 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from accounts.regions import client_ip
+
+
+class _Throttle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def ident_for(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        ident = self.ident_for(request)
+        if not ident:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class _PerIP(_Throttle):
+    def ident_for(self, request: Request) -> str | None:
+        return client_ip(request._request)
+
+
+class _PerEmail(_Throttle):
+    def ident_for(self, request: Request) -> str | None:
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        return email.strip().lower() if isinstance(email, str) and email.strip() else None
+
+
+class AuthIPThrottle(_PerIP):
+    scope = "auth_ip"
+
+
+class AuthAccountThrottle(_PerEmail):
+    scope = "auth_account"
+
+
+class PasswordResetIPThrottle(_PerIP):
+    scope = "password_reset_ip"
+
+
+class PasswordResetAccountThrottle(_PerEmail):
+    scope = "password_reset_account"
+
+
+class SocialIPThrottle(_PerIP):
+    scope = "social_ip"
