@@ -15,6 +15,8 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,12 @@ from django.conf import settings
 from django.core.files import File as DjangoFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 from oss2.exceptions import OssError
 
 from accounts.models import User
-from storage import fetch, media, signing
+from storage import fetch, hooks, media, signing
 from storage.backends import backend_for, get_storage
 from storage.errors import StorageUnavailable
 from storage.models import Backend, File, FileKind
@@ -140,6 +143,74 @@ def purge_objects(file_ids: list[str]) -> int:
             purged_at=timezone.now()
         )
     return purged
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    deleted: list[str]
+    orphaned: list[str]
+    orphans_checked: bool
+
+    @property
+    def file_ids(self) -> list[str]:
+        return self.deleted + self.orphaned
+
+
+def plan_purge(*, older_than: timedelta) -> PurgePlan:
+    """What ``purge`` would remove: files soft-deleted before the cutoff whose
+    objects are still stored, and live files created before the cutoff that no
+    registered reference check (``storage.hooks.file_references``) claims. With no
+    check registered, nothing counts as orphaned: storage cannot know."""
+    cutoff = timezone.now() - older_than
+    deleted = [
+        str(pk)
+        for pk in File.objects.filter(deleted_at__lt=cutoff, purged_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ]
+    checks = hooks.reference_checks()
+    orphaned: list[str] = []
+    if checks:
+        in_use = hooks.referenced_file_ids()
+        orphaned = [
+            str(pk)
+            for pk in File.objects.filter(created_at__lt=cutoff, deleted_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            if str(pk) not in in_use
+        ]
+    return PurgePlan(deleted=deleted, orphaned=orphaned, orphans_checked=bool(checks))
+
+
+def purge(plan: PurgePlan) -> int:
+    """Soft-delete the plan's orphans (only those still live), then remove the
+    objects of every planned file. Safe to run twice and from cron."""
+    if plan.orphaned:
+        with transaction.atomic():
+            File.objects.filter(pk__in=plan.orphaned, deleted_at__isnull=True).update(
+                deleted_at=timezone.now()
+            )
+    return purge_objects(plan.file_ids)
+
+
+def usage_by_backend() -> list[dict[str, Any]]:
+    """Live files and bytes per backend."""
+    return list(
+        File.objects.filter(deleted_at__isnull=True)
+        .values("backend")
+        .annotate(files=Count("id"), bytes=Sum("size"))
+        .order_by("backend")
+    )
+
+
+def usage_by_user(*, limit: int = 20) -> list[dict[str, Any]]:
+    """The users storing the most bytes in live files, largest first."""
+    return list(
+        File.objects.filter(deleted_at__isnull=True)
+        .values("owner_id", "owner__email", "backend")
+        .annotate(files=Count("id"), bytes=Sum("size"))
+        .order_by("-bytes", "owner_id")[:limit]
+    )
 
 
 def _max_bytes(kind: str) -> int:
