@@ -116,7 +116,9 @@ class FakeGoogle(LoopbackServer):
         ):
             return Reply.json({"error": "invalid_client"}, status=401)
         if entry is None or entry[0] != form.get("redirect_uri"):
-            return Reply.json({"error": "invalid_grant", "error_description": "Bad Request"}, 400)
+            return Reply.json(
+                {"error": "invalid_grant", "error_description": "Bad Request"}, status=400
+            )
         access_token = "ya29." + secrets.token_urlsafe(16)
         self.access_tokens[access_token] = entry[1]
         return Reply.json(
