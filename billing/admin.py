@@ -1,0 +1,197 @@
+"""What support staff see and may do. Money records are read-only; every change
+goes through a service (refund, adjustment) and leaves a ledger entry."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from billing import services
+from billing.models import (
+    CreditAccount,
+    CreditPackage,
+    LedgerEntry,
+    PackagePrice,
+    PaymentOrder,
+    ProviderEvent,
+)
+from config.errors import DomainError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PackagePriceInline(admin.TabularInline):
+    model = PackagePrice
+    extra = 1
+
+
+@admin.register(CreditPackage)
+class CreditPackageAdmin(admin.ModelAdmin):
+    list_display = ["name", "credits", "active", "ordering", "price_list"]
+    list_editable = ["active", "ordering"]
+    list_filter = ["active"]
+    inlines = [PackagePriceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditPackage]:
+        return super().get_queryset(request).prefetch_related("prices")
+
+    @admin.display(description="prices")
+    def price_list(self, obj: CreditPackage) -> str:
+        return ", ".join(f"{p.amount} {p.currency}" for p in obj.prices.all())
+
+
+class AdjustCreditsForm(forms.Form):
+    amount = forms.IntegerField(help_text="Positive grants, negative takes back.")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("The amount must not be 0.")
+        return amount
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why.")
+        return reason
+
+
+@admin.register(CreditAccount)
+class CreditAccountAdmin(ReadOnlyAdmin):
+    list_display = ["user", "balance", "reserved", "available", "updated_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "=user__id"]
+    readonly_fields = ["user", "balance", "reserved", "updated_at"]
+    actions = ["adjust_credits"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Actions need change permission; the form itself has no editable field.
+        return request.user.has_perm("billing.change_creditaccount")
+
+    @admin.action(description="Adjust credits (with a reason)")
+    def adjust_credits(
+        self, request: HttpRequest, queryset: QuerySet[CreditAccount]
+    ) -> TemplateResponse | None:
+        form = AdjustCreditsForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            batch = uuid.uuid4().hex
+            done = 0
+            for account in queryset.select_related("user").order_by("pk"):
+                try:
+                    services.adjust(
+                        account.user,
+                        form.cleaned_data["amount"],
+                        reason=form.cleaned_data["reason"],
+                        key=f"admin-adjust:{batch}:{account.pk}",
+                        staff=request.user,
+                    )
+                    done += 1
+                except DomainError as exc:
+                    self.message_user(
+                        request, f"{account.user}: {exc.detail} {exc.extra}", messages.ERROR
+                    )
+            self.message_user(request, f"Adjusted {done} account(s).", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/billing/adjust_credits.html",
+            {**self.admin_site.each_context(request), "form": form, "accounts": queryset},
+        )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "account",
+        "kind",
+        "amount",
+        "reserved_delta",
+        "balance_after",
+        "ref",
+        "shortfall",
+        "created_at",
+    ]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["account__user"]
+    search_fields = ["=ref", "=idempotency_key", "account__user__email"]
+    raw_id_fields = ["account", "order", "staff"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(PaymentOrder)
+class PaymentOrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "provider",
+        "status",
+        "credits",
+        "amount",
+        "currency",
+        "created_at",
+        "paid_at",
+    ]
+    list_filter = ["provider", "status", "trade_type", "created_at"]
+    list_select_related = ["user", "package"]
+    search_fields = ["=id", "user__email", "=provider_session_id", "=provider_payment_id"]
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    actions = ["refund"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in PaymentOrder._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Refund at the provider and take the credits back")
+    def refund(self, request: HttpRequest, queryset: QuerySet[PaymentOrder]) -> None:
+        for order in queryset.select_related("user"):
+            try:
+                entry = services.refund_order(order, staff=request.user, reason="Admin refund")
+            except DomainError as exc:
+                self.message_user(request, f"{order.pk}: {exc.detail}", messages.ERROR)
+                continue
+            shortfall = f" ({entry.shortfall} already spent)" if entry and entry.shortfall else ""
+            self.message_user(request, f"{order.pk}: refunded{shortfall}.", messages.SUCCESS)
+
+
+@admin.register(ProviderEvent)
+class ProviderEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "provider", "event_type", "status", "attempts", "received_at"]
+    list_filter = ["provider", "status", "event_type"]
+    search_fields = ["=event_id", "=order__id"]
+    raw_id_fields = ["order"]
+    actions = ["replay"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and request.user.has_perm("billing.change_providerevent")
+
+    @admin.action(description="Replay (failed events only run again)")
+    def replay(self, request: HttpRequest, queryset: QuerySet[ProviderEvent]) -> None:
+        results = services.replay_events(failed_only=False, ids=[e.pk for e in queryset])
+        self.message_user(
+            request, ", ".join(f"{pk}: {status}" for pk, status in results.items()) or "Nothing."
+        )

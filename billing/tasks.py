@@ -1,0 +1,19 @@
+"""Celery entry points: thin, idempotent, safe to retry."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from billing import services
+
+
+@shared_task(ignore_result=True)
+def expire_pending_orders() -> int:
+    """Beat, every few minutes: close expired pending orders at their provider."""
+    return services.expire_pending_orders()
+
+
+@shared_task(ignore_result=True)
+def reconcile_pending_orders(older_than_minutes: int = 60) -> dict[str, str]:
+    """Settle pending orders whose notification never came, by asking the provider."""
+    return services.reconcile_pending(older_than_minutes=older_than_minutes)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from billing import services
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder
+from billing.tests.factories import CreditPackageFactory
+from billing.tests.fakes.stripe_api import sign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_pages_render(staff_client) -> None:
+    services.grant_bonus(UserFactory(), 10, key="seed")
+    CreditPackageFactory()
+
+    for url in [
+        "/admin/billing/creditpackage/",
+        "/admin/billing/creditaccount/",
+        "/admin/billing/ledgerentry/",
+        "/admin/billing/paymentorder/",
+        "/admin/billing/providerevent/",
+    ]:
+        assert staff_client.get(url).status_code == 200, url
+
+
+def test_ledger_entries_cannot_be_added_or_deleted_in_the_admin(staff_client) -> None:
+    services.grant_bonus(UserFactory(), 10, key="seed")
+    entry = LedgerEntry.objects.get()
+
+    assert staff_client.get("/admin/billing/ledgerentry/add/").status_code == 403
+    assert staff_client.post(f"/admin/billing/ledgerentry/{entry.pk}/delete/").status_code == 403
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_adjust_action_asks_for_a_reason_then_writes_an_entry(staff_client) -> None:
+    user = UserFactory()
+    account = services.account_for(user)
+    url = "/admin/billing/creditaccount/"
+
+    form = staff_client.post(url, {"action": "adjust_credits", "_selected_action": [account.pk]})
+    missing = staff_client.post(
+        url,
+        {"action": "adjust_credits", "_selected_action": [account.pk], "apply": "1", "amount": "5"},
+    )
+    applied = staff_client.post(
+        url,
+        {
+            "action": "adjust_credits",
+            "_selected_action": [account.pk],
+            "apply": "1",
+            "amount": "25",
+            "reason": "goodwill",
+        },
+    )
+
+    assert form.status_code == 200 and b"Apply adjustment" in form.content
+    assert missing.status_code == 200 and b"This field is required" in missing.content
+    assert applied.status_code == 302
+    entry = LedgerEntry.objects.get()
+    assert (entry.kind, entry.amount, entry.reason) == ("adjustment", 25, "goodwill")
+    assert CreditAccount.objects.get(pk=account.pk).balance == 25
+
+
+def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
+    staff_client, fake_stripe
+) -> None:
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    order = services.create_stripe_order(UserFactory(), package_id=package.pk)
+    session = fake_stripe.pay(order.provider_session_id)
+    payload = json.dumps(fake_stripe.event("checkout.session.completed", session))
+    staff_client.post(
+        "/api/payments/webhook/stripe",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+
+    staff_client.post(
+        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
+    )
+    staff_client.post(
+        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
+    )
+    refunded = json.dumps(
+        fake_stripe.event("charge.refunded", fake_stripe.charge_refunded(order.provider_session_id))
+    )
+    staff_client.post(
+        "/api/payments/webhook/stripe",
+        refunded,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(refunded),
+    )
+
+    assert len(fake_stripe.refunds) == 1
+    assert fake_stripe.refunds[0]["payment_intent"] == session["payment_intent"]
+    assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
+    assert list(LedgerEntry.objects.order_by("id").values_list("kind", "amount")) == [
+        ("purchase", 500),
+        ("refund", -500),
+    ]

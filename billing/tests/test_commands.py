@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.tests.factories import UserFactory
+from billing import services
+from billing.models import CreditAccount, LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_check_ledger_passes_on_an_exact_ledger(capsys) -> None:
+    services.grant_bonus(UserFactory(), 10, key="seed")
+
+    call_command("check_ledger")
+
+    assert capsys.readouterr().out.strip() == "Ledger OK."
+
+
+def test_check_ledger_fails_loudly_on_drift(capsys) -> None:
+    user = UserFactory()
+    services.grant_bonus(user, 10, key="seed")
+    CreditAccount.objects.filter(user=user).update(balance=12)
+
+    with pytest.raises(CommandError, match="2 problem"):
+        call_command("check_ledger")
+
+    assert "entries sum to 10, balance is 12" in capsys.readouterr().err
+    CreditAccount.objects.filter(user=user).update(balance=10)
+
+
+def test_adjust_credits_needs_a_reason_and_applies_once_when_run_twice() -> None:
+    user = UserFactory(email="ann@example.com")
+
+    with pytest.raises(CommandError):
+        call_command("adjust_credits", "ann@example.com", "50", "--reason", " ")
+    call_command("adjust_credits", "ann@example.com", "50", "--reason", "support ticket 42")
+    call_command("adjust_credits", "ann@example.com", "50", "--reason", "support ticket 42")
+    call_command("adjust_credits", "ann@example.com", "-20", "--reason", "x", "--dry-run")
+
+    entry = LedgerEntry.objects.get(account__user=user)
+    assert (entry.kind, entry.amount, entry.reason) == ("adjustment", 50, "support ticket 42")
+
+
+def test_adjust_credits_refuses_to_take_more_than_is_available() -> None:
+    user = UserFactory(email="bob@example.com")
+    services.grant_bonus(user, 10, key="seed")
+
+    with pytest.raises(CommandError, match="Refused"):
+        call_command("adjust_credits", "bob@example.com", "-11", "--reason", "abuse")
+
+    assert CreditAccount.objects.get(user=user).balance == 10
+
+
+def test_replay_events_needs_a_selection() -> None:
+    with pytest.raises(CommandError):
+        call_command("replay_events")
