@@ -1,0 +1,203 @@
+"""docker-compose.yml and the Dockerfile agree with the code (no Docker engine runs here).
+
+The compose file is parsed, not run: services, the variables they set, the
+commands, ports and the replication wiring are checked against the settings,
+``.env.example`` and the files they mount.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import environ
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+MYSQL_SERVICES = ("db-primary", "db-replica1", "db-replica2")
+# Variables the deployment sets that Django or Celery read themselves.
+FRAMEWORK_VARIABLES = {"DJANGO_SETTINGS_MODULE"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def _env_example_names() -> set[str]:
+    text = (ROOT / ".env.example").read_text()
+    return set(re.findall(r"^([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
+
+
+def _settings_source() -> str:
+    return "\n".join(p.read_text() for p in (ROOT / "config/settings").glob("*.py"))
+
+
+def _interpolated(value: str) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?message} with placeholder values."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, _, rest = match.group(1).partition(":")
+        return rest[1:] if rest.startswith("-") else f"x{name.lower()}"
+
+    return re.sub(r"\$\{([^}]+)\}", sub, value)
+
+
+def _flags(command: list[str]) -> dict[str, str]:
+    return dict(arg[2:].split("=", 1) for arg in command if arg.startswith("--") and "=" in arg)
+
+
+def test_the_deployment_has_every_service(compose):
+    assert set(compose["services"]) == {
+        *APP_SERVICES,
+        *MYSQL_SERVICES,
+        "redis",
+        "prometheus",
+        "grafana",
+    }
+
+
+def test_app_services_set_only_variables_the_settings_read_and_document(compose):
+    documented = _env_example_names()
+    source = _settings_source()
+
+    for name in APP_SERVICES:
+        variables = set(compose["services"][name]["environment"])
+        assert variables - documented == set(), name
+        unread = {v for v in variables - FRAMEWORK_VARIABLES if f'"{v}"' not in source}
+        assert unread == set(), name
+
+
+def test_app_services_run_production_settings_on_the_primary_replicas_and_redis(compose):
+    env = {k: _interpolated(str(v)) for k, v in compose["services"]["web"]["environment"].items()}
+    services = set(compose["services"])
+
+    primary = environ.Env.db_url_config(env["DATABASE_URL"])
+    replicas = [environ.Env.db_url_config(u) for u in env["DATABASE_REPLICA_URLS"].split(",")]
+
+    assert env["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    assert importlib.util.find_spec(env["DJANGO_SETTINGS_MODULE"]) is not None
+    assert (primary["ENGINE"], primary["HOST"], primary["NAME"]) == (
+        "django.db.backends.mysql",
+        "db-primary",
+        "animate",
+    )
+    assert [(r["HOST"], r["NAME"]) for r in replicas] == [
+        ("db-replica1", "animate"),
+        ("db-replica2", "animate"),
+    ]
+    assert {primary["HOST"], *(r["HOST"] for r in replicas)} <= services
+    for url in (env["REDIS_URL"], env["CELERY_BROKER_URL"]):
+        assert re.fullmatch(r"redis://redis:6379/\d+", url)
+    assert "web" in env["DJANGO_ALLOWED_HOSTS"].split(",")
+    # Every app service gets the same settings.
+    for name in APP_SERVICES:
+        assert compose["services"][name]["environment"] == compose["services"]["web"]["environment"]
+
+
+def test_commands_point_at_real_modules(compose):
+    services = compose["services"]
+    web = services["web"]["command"]
+    module, _, attribute = web[1].partition(":")
+
+    assert web[0] == "gunicorn"
+    assert hasattr(importlib.import_module(module), attribute)
+    assert module == "config.wsgi"
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    from celery import Celery
+
+    assert isinstance(importlib.import_module("config").celery_app, Celery)
+    assert importlib.import_module("config.celery").app.main == "animate"
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert (ROOT / "manage.py").exists()
+    assert services["web"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
+def test_ports_line_up_between_gunicorn_prometheus_and_grafana(compose):
+    services = compose["services"]
+    bind_port = _flags(services["web"]["command"])["bind"].rsplit(":", 1)[1]
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    job = scrape["scrape_configs"][0]
+    datasource = yaml.safe_load(
+        (ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"][0]
+
+    assert services["web"]["ports"] == [f"{bind_port}:{bind_port}"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"][0]["targets"] == [f"web:{bind_port}"]
+    assert services["prometheus"]["ports"] == ["9090:9090"]
+    assert datasource["url"] == "http://prometheus:9090"
+    assert services["grafana"]["ports"] == ["3000:3000"]
+
+
+def test_the_replicas_follow_the_primary_by_gtid(compose):
+    services = compose["services"]
+    flags = {name: _flags(services[name]["command"]) for name in MYSQL_SERVICES}
+    replica_script = (ROOT / "deploy/mysql/replica/10-replication.sh").read_text()
+    primary_script = (ROOT / "deploy/mysql/primary/10-replication.sh").read_text()
+
+    assert len({f["server-id"] for f in flags.values()}) == 3
+    assert all(
+        f["gtid-mode"] == "ON" and f["enforce-gtid-consistency"] == "ON" for f in flags.values()
+    )
+    assert "log-bin" in flags["db-primary"]
+    for name in ("db-replica1", "db-replica2"):
+        assert services[name]["image"].startswith("mysql:8")
+        assert services[name]["environment"]["MYSQL_SOURCE_HOST"] == "db-primary"
+        assert "./deploy/mysql/replica:/docker-entrypoint-initdb.d:ro" in services[name]["volumes"]
+        assert services[name]["depends_on"]["db-primary"] == {"condition": "service_healthy"}
+        # Replicas must not create the database themselves: it arrives by replication.
+        assert "MYSQL_DATABASE" not in services[name]["environment"]
+    assert (
+        "./deploy/mysql/primary:/docker-entrypoint-initdb.d:ro" in services["db-primary"]["volumes"]
+    )
+    assert "SOURCE_AUTO_POSITION = 1" in replica_script
+    assert "START REPLICA" in replica_script
+    assert "GRANT REPLICATION SLAVE" in primary_script
+    # The router reads SHOW REPLICA STATUS with the application's account.
+    assert "GRANT REPLICATION CLIENT ON *.* TO '${MYSQL_USER}'" in primary_script
+
+
+def test_every_mounted_file_exists(compose):
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+
+
+@pytest.mark.django_db
+def test_the_dashboard_charts_metrics_the_app_exports(client):
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/animate.json").read_text())
+    exported = client.get("/metrics").content.decode()
+    expressions = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    names = {
+        re.sub(r"_(bucket|total)$", "", n)
+        for e in expressions
+        for n in re.findall(r"\b(?:django|animate)_[a-z_]+", e)
+    }
+
+    assert {"animate_db_replica_healthy", "animate_db_replica_lag_seconds"} <= names
+    for name in names:
+        assert f"# TYPE {name}" in exported, name
+
+
+def test_the_image_is_slim_non_root_and_collects_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE)
+    users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
+
+    assert stages == ["python:3.11-slim", "python:3.11-slim"]
+    assert "default-libmysqlclient-dev" in dockerfile
+    assert "-r /tmp/requirements/production.txt" in dockerfile
+    assert "manage.py collectstatic --noinput" in dockerfile
+    assert users == ["app"]
+    assert (ROOT / ".dockerignore").read_text().splitlines()[:3] == [".git", ".venv", "var"]
