@@ -40,6 +40,22 @@ class FileAdmin(admin.ModelAdmin):
     ordering = ["-created_at"]
     readonly_fields = [f.name for f in File._meta.fields] + ["view_link"]
 
+    actions = ["delete_selected_files"]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        # Rows are never hard-deleted: tasks keep pointing at them.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Delete selected files (objects removed, rows kept)")
+    def delete_selected_files(self, request: HttpRequest, queryset: QuerySet[File]) -> None:
+        ids = services.delete_files(queryset)
+        self.message_user(request, f"Deleted {len(ids)} file(s); their objects are being removed.")
+
+    def has_delete_permission(self, request: HttpRequest, obj: File | None = None) -> bool:
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[File]:
         return super().get_queryset(request).select_related("owner")
 

@@ -25,8 +25,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File as DjangoFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db import IntegrityError, router, transaction
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from oss2.exceptions import OssError
 
@@ -65,7 +65,7 @@ def mirror_result(
     a second call with the same key returns the first copy and downloads nothing.
     Transient failures (5xx, timeouts, refused connections) are retried with
     backoff; the copy must be a video PyAV can decode."""
-    existing = File.objects.filter(owner=owner, source_key=key).first()
+    existing = _primary().filter(owner=owner, source_key=key).first()
     if existing is not None:
         return existing
     attempts = max(1, settings.STORAGE_MIRROR_ATTEMPTS)
@@ -109,13 +109,19 @@ def provider_url(file: File) -> str:
 
 
 def soft_delete_user_files(user: User) -> list[str]:
-    """Mark every live file of ``user`` deleted and remove their objects after
-    commit. Running it again changes nothing. Returns the ids marked."""
+    """Erasure: mark every live file of ``user`` deleted and remove their objects
+    after commit. Running it again changes nothing. Returns the ids marked."""
+    return delete_files(File.objects.filter(owner=user))
+
+
+def delete_files(files: QuerySet[File]) -> list[str]:
+    """Soft-delete the live files among ``files`` (rows locked in pk order) and
+    remove their objects once the transaction commits. Returns the ids marked."""
     with transaction.atomic():
         ids = [
             str(pk)
-            for pk in File.objects.select_for_update()
-            .filter(owner=user, deleted_at__isnull=True)
+            for pk in files.select_for_update()
+            .filter(deleted_at__isnull=True)
             .order_by("pk")
             .values_list("pk", flat=True)
         ]
@@ -213,6 +219,24 @@ def usage_by_user(*, limit: int = 20) -> list[dict[str, Any]]:
     )
 
 
+def retry_unpurged(*, older_than: timedelta) -> int:
+    """Finish purges that failed (a backend was down): files deleted before the
+    cutoff whose objects are still stored."""
+    cutoff = timezone.now() - older_than
+    ids = [
+        str(pk)
+        for pk in File.objects.filter(deleted_at__lt=cutoff, purged_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:1000]
+    ]
+    return purge_objects(ids)
+
+
+def _primary() -> QuerySet[File]:
+    # Idempotency decisions must not read a lagging replica.
+    return File.objects.using(router.db_for_write(File))
+
+
 def _max_bytes(kind: str) -> int:
     if kind == FileKind.IMAGE:
         return settings.STORAGE_MAX_IMAGE_BYTES
@@ -272,7 +296,7 @@ def _put(
         _delete_quietly(store, key)
         if source_key is not None:
             # A concurrent mirror of the same result won the race: keep its copy.
-            return File.objects.get(owner=owner, source_key=source_key)
+            return _primary().get(owner=owner, source_key=source_key)
         raise
     except BaseException:
         _delete_quietly(store, key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 
 from storage import services
@@ -11,3 +13,9 @@ from storage import services
 def purge_file_objects(file_ids: list[str]) -> int:
     """Delete the objects of soft-deleted files; purged files are skipped, so a retry is harmless."""
     return services.purge_objects(file_ids)
+
+
+@shared_task(name="storage.retry_unpurged")
+def retry_unpurged() -> int:
+    """Hourly: remove objects whose purge failed earlier (a backend was down)."""
+    return services.retry_unpurged(older_than=timedelta(hours=1))

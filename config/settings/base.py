@@ -479,6 +479,11 @@ STORAGE_MIRROR_ATTEMPTS = env.int("STORAGE_MIRROR_ATTEMPTS", default=4)
 STORAGE_MIRROR_BACKOFF = env.float("STORAGE_MIRROR_BACKOFF", default=1.0)
 # Uploads go to a temporary file from the first byte, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+# Finish object deletions that failed while a backend was down.
+CELERY_BEAT_SCHEDULE["storage-retry-unpurged"] = {
+    "task": "storage.retry_unpurged",
+    "schedule": timedelta(hours=1),
+}
 
 # BILLING
 # ------------------------------------------------------------------------------

@@ -117,3 +117,40 @@ def test_schema_documents_upload_and_file_content(client):
     assert sorted(file_schema["properties"]) == sorted(
         ["id", "kind", "content_type", "size", "width", "height", "duration", "url", "created_at"]
     )
+
+
+def test_admin_delete_action_soft_deletes_and_removes_objects(
+    admin_client, django_capture_on_commit_callbacks
+):
+    file = _store(UserFactory(), IMAGE, "image")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            "/admin/storage/file/",
+            {"action": "delete_selected_files", "_selected_action": [str(file.id)]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "Deleted 1 file(s)" in response.content.decode()
+    file.refresh_from_db()
+    assert file.deleted_at is not None and file.purged_at is not None
+    assert File.objects.filter(pk=file.pk).exists()
+    assert not get_storage("local").exists(file.key)
+
+
+def test_unpurged_files_are_retried_later(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from storage.tasks import retry_unpurged
+
+    # Given a file deleted two hours ago whose object removal never happened
+    file = _store(UserFactory(), IMAGE, "image")
+    File.objects.filter(pk=file.pk).update(deleted_at=timezone.now() - timedelta(hours=2))
+    # When the hourly task runs
+    assert retry_unpurged() == 1
+    # Then the object is gone, and a second run finds nothing to do
+    file.refresh_from_db()
+    assert file.purged_at is not None
+    assert not get_storage("local").exists(file.key)
+    assert retry_unpurged() == 0
