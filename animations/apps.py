@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class AnimationsConfig(AppConfig):
     name = "animations"
     verbose_name = "Animations"
+
+    def ready(self) -> None:
+        from accounts.hooks import on_erasure
+        from animations import services
+        from billing.services import register_reservation_check
+
+        on_erasure("animations")(services.cancel_for_erasure)
+        register_reservation_check("animations", services.reservations_match_tasks)

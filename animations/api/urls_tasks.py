@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from animations.api import views
+
+urlpatterns = [
+    path("user/tasks", views.UserTasksView.as_view(), name="user-tasks"),
+    path("<uuid:task_id>", views.TaskView.as_view(), name="task"),
+    path("<uuid:task_id>/retry", views.TaskRetryView.as_view(), name="task-retry"),
+]

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from animations.api import views
+
+urlpatterns = [
+    path("animate-move", views.AnimateMoveView.as_view(), name="animate-move"),
+    path("animate-mix", views.AnimateMixView.as_view(), name="animate-mix"),
+    path("tasks/<uuid:task_id>", views.VideoTaskView.as_view(), name="video-task"),
+]

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from animations import services
+from animations.models import AnimationTask, Mode, Status, TaskType
+from storage import services as storage
+from storage.api.serializers import FileSerializer
+
+
+class AnimateRequestSerializer(serializers.Serializer):
+    """One image and one video, each by id (an upload of yours) or by URL (imported first)."""
+
+    image_id = serializers.UUIDField(required=False)
+    image_url = serializers.URLField(required=False, max_length=2000)
+    video_id = serializers.UUIDField(required=False)
+    video_url = serializers.URLField(required=False, max_length=2000)
+    mode = serializers.ChoiceField(choices=Mode.values)
+    watermark = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for what in ("image", "video"):
+            given = [k for k in (f"{what}_id", f"{what}_url") if attrs.get(k)]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    {f"{what}_id": f"Give exactly one of {what}_id or {what}_url."}
+                )
+        return attrs
+
+
+class TaskResultSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    duration = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+
+
+class TaskCreditsSerializer(serializers.Serializer):
+    reserved = serializers.IntegerField()
+    charged = serializers.IntegerField()
+    refunded = serializers.IntegerField()
+
+
+class TaskErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    """The contract's task. ``estimated_finish_at`` comes from recent history for this
+    mode and video length (null until the provider has the task)."""
+
+    status = serializers.SerializerMethodField()
+    image = FileSerializer(read_only=True, allow_null=True)
+    video = FileSerializer(read_only=True, allow_null=True)
+    result = serializers.SerializerMethodField()
+    credits = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    estimated_finish_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AnimationTask
+        fields = [
+            "id",
+            "type",
+            "model",
+            "mode",
+            "status",
+            "image",
+            "video",
+            "result",
+            "credits",
+            "error",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "estimated_finish_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=[s for s in Status.values if s != "submitting"])
+    )
+    def get_status(self, obj: AnimationTask) -> str:
+        return Status.QUEUED if obj.status == Status.SUBMITTING else obj.status
+
+    @extend_schema_field(TaskResultSerializer(allow_null=True))
+    def get_result(self, obj: AnimationTask) -> dict[str, Any] | None:
+        if obj.status != Status.SUCCEEDED or obj.result is None or obj.result.deleted_at:
+            return None
+        seconds = settings.STORAGE_SIGNED_URL_SECONDS
+        return {
+            "url": storage.signed_url(obj.result, expires_in=seconds),
+            "duration": obj.result.duration,
+            "width": obj.result.width,
+            "height": obj.result.height,
+            "expires_at": (timezone.now() + timedelta(seconds=seconds)).isoformat(),
+        }
+
+    @extend_schema_field(TaskCreditsSerializer)
+    def get_credits(self, obj: AnimationTask) -> dict[str, int]:
+        return {
+            "reserved": obj.credits_reserved,
+            "charged": obj.credits_charged,
+            "refunded": obj.credits_refunded,
+        }
+
+    @extend_schema_field(TaskErrorSerializer(allow_null=True))
+    def get_error(self, obj: AnimationTask) -> dict[str, str] | None:
+        if not obj.error_code:
+            return None
+        return {"code": obj.error_code, "message": obj.error_message}
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_estimated_finish_at(self, obj: AnimationTask) -> str | None:
+        moment = services.estimated_finish(obj)
+        return moment.isoformat() if moment else None
+
+
+class TaskListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[s for s in Status.values if s != "submitting"], required=False
+    )
+    type = serializers.ChoiceField(choices=TaskType.values, required=False)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from animations import services
+from animations.api.serializers import (
+    AnimateRequestSerializer,
+    TaskListQuerySerializer,
+    TaskSerializer,
+)
+from animations.models import AnimationTask, Status, TaskType
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A repeat with the same key returns the first task and charges nothing more.",
+)
+TASK_RESPONSES = {
+    404: OpenApiResponse(description="not_found: no such task, or not yours"),
+}
+
+
+class _AnimateView(APIView):
+    task_type: str = ""
+
+    def post(self, request: Request) -> Response:
+        serializer = AnimateRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        if key:
+            existing = AnimationTask.objects.filter(user=request.user, idempotency_key=key).first()
+            if existing is not None:
+                return Response(TaskSerializer(existing).data, status=status.HTTP_202_ACCEPTED)
+        inputs = services.resolve_inputs(
+            request.user,
+            image_id=data.get("image_id"),
+            image_url=data.get("image_url"),
+            video_id=data.get("video_id"),
+            video_url=data.get("video_url"),
+        )
+        task, _created = services.create_task(
+            request.user,
+            type=self.task_type,
+            mode=data["mode"],
+            inputs=inputs,
+            watermark=data["watermark"],
+            idempotency_key=key,
+        )
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+_CREATE_SCHEMA = {
+    "request": AnimateRequestSerializer,
+    "parameters": [IDEMPOTENCY_HEADER],
+    "responses": {
+        202: TaskSerializer,
+        400: OpenApiResponse(description="Invalid input, or a URL import failed its media checks"),
+        402: OpenApiResponse(description="insufficient_credits, with needed and available"),
+        404: OpenApiResponse(description="file_not_found: the image or video is not yours"),
+        413: OpenApiResponse(description="file_too_large (URL import)"),
+        415: OpenApiResponse(description="unsupported_media (URL import)"),
+    },
+}
+
+
+class AnimateMoveView(_AnimateView):
+    task_type = TaskType.MOVE
+
+    @extend_schema(
+        operation_id="videos_animate_move",
+        description="Animate the person in the image with the motion of the video "
+        "(wan2.2-animate-move). Credits for the video's length are reserved now.",
+        **_CREATE_SCHEMA,
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class AnimateMixView(_AnimateView):
+    task_type = TaskType.MIX
+
+    @extend_schema(
+        operation_id="videos_animate_mix",
+        description="Replace the person in the video with the one in the image "
+        "(wan2.2-animate-mix). Credits for the video's length are reserved now.",
+        **_CREATE_SCHEMA,
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class VideoTaskView(APIView):
+    @extend_schema(operation_id="videos_task", responses={200: TaskSerializer, **TASK_RESPONSES})
+    def get(self, request: Request, task_id: str) -> Response:
+        return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
+
+
+class TaskView(APIView):
+    @extend_schema(operation_id="tasks_get", responses={200: TaskSerializer, **TASK_RESPONSES})
+    def get(self, request: Request, task_id: str) -> Response:
+        return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
+
+    @extend_schema(
+        operation_id="tasks_cancel",
+        description="Cancel a task the provider is not running yet; its credits are released.",
+        responses={
+            200: TaskSerializer,
+            409: OpenApiResponse(description="task_not_cancelable"),
+            **TASK_RESPONSES,
+        },
+    )
+    def delete(self, request: Request, task_id: str) -> Response:
+        task = services.cancel_task(services.task_for(request.user, task_id))
+        return Response(TaskSerializer(task).data)
+
+
+class TaskRetryView(APIView):
+    @extend_schema(
+        operation_id="tasks_retry",
+        request=None,
+        description="Queue a failed or canceled task again; its credits are reserved again.",
+        responses={
+            202: TaskSerializer,
+            402: OpenApiResponse(description="insufficient_credits"),
+            409: OpenApiResponse(description="task_not_retryable"),
+            **TASK_RESPONSES,
+        },
+    )
+    def post(self, request: Request, task_id: str) -> Response:
+        task = services.retry_task(services.task_for(request.user, task_id))
+        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+
+
+class UserTasksView(ListAPIView):
+    serializer_class = TaskSerializer
+
+    @extend_schema(
+        operation_id="tasks_user_list",
+        parameters=[TaskListQuerySerializer],
+        description="Your tasks, newest first.",
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        query = TaskListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        tasks = AnimationTask.objects.filter(user=self.request.user).select_related(
+            "image", "video", "result"
+        )
+        wanted = query.validated_data.get("status")
+        if wanted == Status.QUEUED:
+            tasks = tasks.filter(status__in=[Status.QUEUED, Status.SUBMITTING])
+        elif wanted:
+            tasks = tasks.filter(status=wanted)
+        if query.validated_data.get("type"):
+            tasks = tasks.filter(type=query.validated_data["type"])
+        return tasks.order_by("-created_at", "-id")
