@@ -25,7 +25,7 @@ def test_thirty_concurrent_reservations_against_ten_affordable_leave_exactly_ten
     def attempt(n: int) -> None:
         try:
             start.wait()
-            services.reserve(user, 10, ref=f"animation_task:{n}", key=f"reserve-{n}")
+            services.reserve(user, 10, ref=f"job:{n}", key=f"reserve-{n}")
             result = "reserved"
         except InsufficientCredits:
             result = "refused"
@@ -62,7 +62,7 @@ def test_the_same_key_sent_concurrently_reserves_once() -> None:
     def attempt() -> None:
         try:
             start.wait()
-            entries.append(services.reserve(user, 10, ref="animation_task:1", key="same").pk)
+            entries.append(services.reserve(user, 10, ref="job:1", key="same").pk)
         finally:
             connection.close()
 

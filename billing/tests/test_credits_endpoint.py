@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def test_credits_shows_balance_reserved_available_and_recent_entries(api_client) -> None:
     user = UserFactory()
     services.grant_bonus(user, 100, key="seed")
-    services.reserve(user, 30, ref="animation_task:1", key="r1")
+    services.reserve(user, 30, ref="job:1", key="r1")
     api_client.force_authenticate(user)
 
     response = api_client.get("/api/users/credits")

@@ -11,7 +11,7 @@ from billing.models import CreditAccount, LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
-REF = "animation_task:6f1c0b1e-0000-4000-8000-000000000001"
+REF = "job:6f1c0b1e-0000-4000-8000-000000000001"
 
 
 def _user_with(credits: int):
@@ -108,7 +108,7 @@ def test_refund_takes_back_only_unspent_credits_and_reports_the_rest() -> None:
     user = _user_with(100)
     services.reserve(user, 30, ref=REF, key="r1")
     services.capture(user, 30, ref=REF, key="c1")
-    services.reserve(user, 20, ref="animation_task:2", key="r2")
+    services.reserve(user, 20, ref="job:2", key="r2")
 
     entry = services.refund(user, 100, ref="payment_order:x", key="refund-x")
 

@@ -217,8 +217,8 @@ def test_charge_refunded_takes_back_the_unspent_credits_once(client, fake_stripe
     order = _open_order(fake_stripe)
     session = fake_stripe.pay(order.provider_session_id)
     _post(client, fake_stripe.event("checkout.session.completed", session))
-    services.reserve(order.user, 200, ref="animation_task:1", key="r1")
-    services.capture(order.user, 200, ref="animation_task:1", key="c1")
+    services.reserve(order.user, 200, ref="job:1", key="r1")
+    services.capture(order.user, 200, ref="job:1", key="c1")
 
     refunded = fake_stripe.event(
         "charge.refunded", fake_stripe.charge_refunded(order.provider_session_id)
