@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -21,3 +23,26 @@ def _ledger_stays_exact(request: pytest.FixtureRequest) -> Iterator[None]:
     request.getfixturevalue("_django_db_helper")
     yield
     assert check_ledger() == []
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Billing talks to payment providers: make sure no test ever reaches a real one."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and not _is_loopback(str(host)):
+            raise ConnectionRefusedError(f"Tests may not leave loopback: {address}")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -57,3 +57,16 @@ def test_adjust_credits_refuses_to_take_more_than_is_available() -> None:
 def test_replay_events_needs_a_selection() -> None:
     with pytest.raises(CommandError):
         call_command("replay_events")
+
+
+def test_seed_packages_creates_defaults_once() -> None:
+    from billing.models import CreditPackage
+
+    call_command("seed_packages")
+    call_command("seed_packages")
+
+    assert list(CreditPackage.objects.values_list("name", "credits")) == [
+        ("Starter", 100),
+        ("Standard", 500),
+        ("Pro", 1200),
+    ]
