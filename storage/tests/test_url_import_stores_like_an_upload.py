@@ -84,3 +84,15 @@ def test_not_found_says_what_the_server_answered(fake_web):
     assert failed.value.code == "download_failed"
     assert failed.value.extra["status"] == 404
     assert File.objects.count() == 0
+
+
+def test_slow_server_times_out(fake_web, settings):
+    # Given a server that takes longer than the import's time budget
+    settings.STORAGE_IMPORT_TIMEOUT = 0.3
+    url = fake_web.serve("/slow.jpg", Answer(200, make_image(), delay=1.0))
+    # When it is imported
+    with pytest.raises(DownloadFailed) as failed:
+        services.import_from_url(UserFactory(), url, kind="image")
+    # Then it gives up with a clear message and stores nothing
+    assert failed.value.detail == "The download timed out."
+    assert File.objects.count() == 0

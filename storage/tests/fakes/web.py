@@ -7,6 +7,7 @@ Stands in for "some server on the internet" in import and mirroring tests;
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,8 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     # False: no Content-Length; the body ends when the connection closes.
     declare_length: bool = True
+    # Seconds to wait before answering (a slow or stuck server).
+    delay: float = 0.0
 
 
 @dataclass
@@ -79,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.state.hits.append(self.path)
         answer = self.state.answer_for(self.path)
+        if answer.delay:
+            time.sleep(answer.delay)
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
