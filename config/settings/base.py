@@ -508,8 +508,8 @@ WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
 WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
 WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="", multiline=True)
 WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
-WECHATPAY_NOTIFY_URL = env.str(
-    "WECHATPAY_NOTIFY_URL", default=f"{SITE_URL}/api/payments/webhook/wechat"
+WECHATPAY_NOTIFY_URL = (
+    env.str("WECHATPAY_NOTIFY_URL", default="") or f"{SITE_URL}/api/payments/webhook/wechat"
 )
 WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
 # A notification whose timestamp is further than this from now is refused as a replay.

@@ -109,3 +109,24 @@ def test_region_picks_the_backend(settings, s3_storage, oss_storage):
     # And changing the setting later does not lose older files
     settings.STORAGE_BACKEND_CN = "local"
     assert httpx.get(services.signed_url(cn_file)).status_code == 200
+
+
+def test_upload_endpoint_on_s3_answers_a_presigned_url(api_client, s3_storage):
+    # Given a global user whose files go to S3
+    user = UserFactory(region="global")
+    content = make_image(512, 512, "WEBP")
+    api_client.force_authenticate(user)
+    # When an image is uploaded through the API
+    response = api_client.post(
+        "/api/videos/upload",
+        {"file": SimpleUploadedFile("me.webp", content), "kind": "image"},
+        format="multipart",
+    )
+    # Then the answer links to the S3 object with a presigned, expiring URL
+    assert response.status_code == 201, response.content
+    body = response.json()
+    file = File.objects.get(pk=body["id"])
+    assert (file.backend, body["content_type"]) == ("s3", "image/webp")
+    assert body["url"].startswith(f"{s3_storage['endpoint_url']}/{s3_storage['bucket_name']}/")
+    assert "X-Amz-Expires=3600" in body["url"]
+    assert httpx.get(body["url"]).content == content
