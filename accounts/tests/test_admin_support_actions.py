@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+from allauth.socialaccount.models import SocialAccount
+from django.test import Client
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from accounts.tokens import issue_tokens
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/accounts/user/"
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    admin = User.objects.create_superuser(email="support@example.com", password="x")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_support_finds_a_user_by_social_uid(staff_client):
+    target = UserFactory(email="wx@example.com", display_name="微信")
+    SocialAccount.objects.create(user=target, provider="weixin", uid="o-findme")
+    UserFactory(email="someone@example.com")
+
+    response = staff_client.get(CHANGELIST, {"q": "o-findme"})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [target]
+
+
+def test_provider_and_region_filters(staff_client):
+    google_user = UserFactory(region="global")
+    SocialAccount.objects.create(user=google_user, provider="google", uid="g-1")
+    UserFactory(region="cn")
+
+    by_provider = staff_client.get(CHANGELIST, {"provider": "google"})
+    by_region = staff_client.get(CHANGELIST, {"region__exact": "cn"})
+
+    assert list(by_provider.context["cl"].result_list) == [google_user]
+    assert [u.region for u in by_region.context["cl"].result_list] == ["cn"]
+
+
+def test_user_page_shows_social_accounts_and_email_addresses_inline(staff_client):
+    user = UserFactory()
+    SocialAccount.objects.create(user=user, provider="google", uid="g-inline")
+
+    response = staff_client.get(f"{CHANGELIST}{user.pk}/change/")
+
+    assert response.status_code == 200
+    assert b"g-inline" in response.content
+    assert b"Email addresses" in response.content
+
+
+def test_deactivate_action_disables_and_revokes_tokens(staff_client, api_client):
+    user = UserFactory()
+    bystander = UserFactory()
+    tokens = issue_tokens(user, method="password")
+
+    response = staff_client.post(
+        CHANGELIST, {"action": "deactivate", "_selected_action": [str(user.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Deactivated 1 user(s)." in [str(m) for m in response.context["messages"]]
+    user.refresh_from_db()
+    bystander.refresh_from_db()
+    assert user.is_active is False
+    assert bystander.is_active is True
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/auth/me").status_code == 401
+
+
+def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(staff_client, api_client):
+    user = UserFactory()
+    tokens = issue_tokens(user, method="password")
+
+    staff_client.post(
+        CHANGELIST, {"action": "sign_out_everywhere", "_selected_action": [str(user.pk)]}
+    )
+
+    user.refresh_from_db()
+    assert user.is_active is True
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/auth/me").status_code == 401
+    assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
