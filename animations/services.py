@@ -212,9 +212,14 @@ def create_task(
 
 
 def _kick() -> None:
+    """Run the dispatcher soon. The task is already committed and the beat runs
+    the dispatcher anyway, so a broker hiccup here must not fail the request."""
     from animations import tasks
 
-    tasks.dispatch.delay()
+    try:
+        tasks.dispatch.delay()
+    except Exception as exc:  # the beat is the fallback
+        log.warning("animation_kick_failed", error=str(exc))
 
 
 def task_for(user: User, task_id: Any) -> AnimationTask:

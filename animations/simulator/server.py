@@ -105,6 +105,7 @@ class Knobs:
     latency: float = 0.0  # real seconds added to every API response
     short_side: int = 720
     fetch_timeout: float = 30.0
+    result_failures: int = 0  # the next N result downloads answer 503
 
 
 class Simulator:
@@ -667,6 +668,12 @@ class _Handler(BaseHTTPRequestHandler):
         valid = hmac.compare_digest(signature, sim.sign(task_id, expires))
         with sim.lock:
             data = sim.results.get(task_id)
+            failing = sim.knobs.result_failures > 0
+            if failing:
+                sim.knobs.result_failures -= 1
+        if failing:
+            self._send(503, b"<Error><Code>ServiceUnavailable</Code></Error>", "application/xml")
+            return
         if not valid or expires < time.time() or data is None:
             body = (
                 b"<Error><Code>AccessDenied</Code><Message>Request has expired.</Message></Error>"

@@ -1,0 +1,69 @@
+"""Move and mix, std and pro: from the API through a real Celery worker and the HTTP
+simulator to a playable stored result and exact credits."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from animations.models import AnimationTask
+from animations.tests.helpers import account, client_for, create, drive, final, funded_user, probe
+from billing.services import check_ledger
+from storage.models import File
+
+RATES = {
+    ("move", "wan-std"): 4,
+    ("move", "wan-pro"): 6,
+    ("mix", "wan-std"): 6,
+    ("mix", "wan-pro"): 9,
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("kind", "mode"), list(RATES))
+def test_job_reaches_succeeded_with_playable_result_and_exact_credits(
+    provider, celery_worker, kind, mode
+) -> None:
+    # Given a user with 1000 credits and a 3 s reference video
+    user = funded_user(1000)
+    cost = 3 * RATES[(kind, mode)]
+    # When they start a job
+    response = create(user, kind=kind, mode=mode)
+    # Then it is accepted with its credits reserved
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["type"] == kind
+    assert body["model"] == f"wan2.2-animate-{kind}"
+    assert body["status"] in {"queued", "submitted"}
+    assert body["credits"] == {"reserved": cost, "charged": 0, "refunded": 0}
+    assert body["result"] is None
+    assert account(user) == (1000, cost)
+    # When the beat drives the worker until the job is done
+    drive(final(body["id"]), via_worker=True)
+    # Then the task succeeded, charged exactly once for 3 s of output
+    task = client_for(user).get(f"/api/tasks/{body['id']}").json()
+    assert task["status"] == "succeeded", task
+    assert task["credits"] == {"reserved": cost, "charged": cost, "refunded": 0}
+    assert task["error"] is None
+    assert task["attempts"] == 1
+    assert task["started_at"] and task["finished_at"]
+    assert task["result"]["duration"] == 3.0
+    assert task["result"]["expires_at"]
+    assert account(user) == (1000 - cost, 0)
+    # And the stored copy is a real 720p H.264 MP4 at the mode's frame rate
+    stored = httpx.get(task["result"]["url"])
+    assert stored.status_code == 200
+    fps = 15 if mode == "wan-std" else 25
+    assert probe(stored.content) == {
+        "codec": "h264",
+        "size": (960, 720),
+        "fps": fps,
+        "frames": 3 * fps,
+    }
+    # And nothing ran twice: one provider job, one stored result, a clean ledger
+    assert provider.call_count("submit", 200) == 1
+    assert File.objects.filter(owner=user, kind="result").count() == 1
+    assert AnimationTask.objects.get(pk=body["id"]).provider_request_ids
+    assert check_ledger() == []
+    # And the same task is visible under /api/videos/tasks
+    assert client_for(user).get(f"/api/videos/tasks/{body['id']}").json()["status"] == "succeeded"
