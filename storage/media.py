@@ -29,6 +29,8 @@ from storage.errors import (
 
 IMAGE_FORMATS: dict[str, tuple[str, str]] = {
     "JPEG": ("image/jpeg", "jpg"),
+    # Phone cameras write multi-picture JPEGs; Pillow names them MPO.
+    "MPO": ("image/jpeg", "jpg"),
     "PNG": ("image/png", "png"),
     "BMP": ("image/bmp", "bmp"),
     "WEBP": ("image/webp", "webp"),

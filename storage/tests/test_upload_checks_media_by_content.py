@@ -196,3 +196,20 @@ def test_anonymous_upload_is_unauthorized(api_client):
     response = api_client.post(URL, {"file": upload, "kind": "image"}, format="multipart")
     assert response.status_code == 401
     assert File.objects.count() == 0
+
+
+def test_multi_picture_jpeg_from_a_phone_is_a_jpeg(api_client):
+    # Given a multi-picture JPEG (MPO), as phone cameras write
+    import io
+
+    from PIL import Image
+
+    first, second = Image.new("RGB", (600, 800), "red"), Image.new("RGB", (600, 800), "blue")
+    buf = io.BytesIO()
+    first.save(buf, format="MPO", save_all=True, append_images=[second])
+    # When it is uploaded
+    response = _upload(api_client, UserFactory(), buf.getvalue(), "IMG_0001.JPG", "image")
+    # Then it is accepted as a JPEG
+    assert response.status_code == 201, response.content
+    assert response.json()["content_type"] == "image/jpeg"
+    assert (response.json()["width"], response.json()["height"]) == (600, 800)
