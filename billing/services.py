@@ -20,7 +20,7 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from billing import metrics, stripe_gateway, wechat_gateway
@@ -605,28 +605,45 @@ def settle_unpaid(order: PaymentOrder, *, status: str, reason: str = "") -> bool
     return bool(won)
 
 
-def settle_refunded(order: PaymentOrder, *, source: str, reason: str = "") -> LedgerEntry | None:
-    """A paid order that the provider refunded takes its credits back once, as far
-    as they are unspent (``refund``); a second notice of the same refund, or the
-    notice that follows a refund staff made, changes nothing."""
+def settle_refunded(
+    order: PaymentOrder, *, refunded_amount: int | None = None, source: str, reason: str = ""
+) -> LedgerEntry | None:
+    """Take back a refunded payment's credits in proportion to the money returned so
+    far (``refunded_amount`` is cumulative, minor units; None means all of it),
+    rounded up, as far as they are unspent (``refund``).
+
+    The order row is locked, so notices of the same refund, or the notice that
+    follows a refund staff made, find the credits already taken and change nothing.
+    A full refund moves the order to ``refunded``; a partial one leaves it paid.
+    """
+    refunded_amount = order.amount if refunded_amount is None else refunded_amount
+    refunded_amount = max(0, min(refunded_amount, order.amount))
+    target = -(-order.credits * refunded_amount // order.amount)
     with transaction.atomic():
-        won = PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.PAID).update(
-            status=OrderStatus.REFUNDED, refunded_at=timezone.now()
-        )
-        if not won:
+        locked = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in {OrderStatus.PAID, OrderStatus.REFUNDED}:
             return None
-        entry = refund(
-            order.user,
-            order.credits,
+        taken = LedgerEntry.objects.filter(order=locked, kind=EntryKind.REFUND).aggregate(
+            claimed=Sum(F("shortfall") - F("amount"))
+        )["claimed"]
+        missing = target - int(taken or 0)
+        if refunded_amount == order.amount and locked.status == OrderStatus.PAID:
+            locked.status = OrderStatus.REFUNDED
+            locked.refunded_at = timezone.now()
+            locked.save(update_fields=["status", "refunded_at"])
+            transaction.on_commit(
+                lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome="refunded").inc()
+            )
+        if missing <= 0:
+            return None
+        return refund(
+            locked.user,
+            missing,
             ref=f"payment_order:{order.pk}",
-            key=f"order:{order.pk}:refund",
-            order=order,
-            reason=reason or f"Refunded ({source})",
+            key=f"order:{order.pk}:refund:{refunded_amount}",
+            order=locked,
+            reason=reason or f"Refunded {refunded_amount} {order.currency} ({source})",
         )
-        transaction.on_commit(
-            lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome="refunded").inc()
-        )
-    return entry
 
 
 def refund_order(order: PaymentOrder, *, staff: User | None, reason: str) -> LedgerEntry | None:
@@ -834,11 +851,20 @@ def _handle_stripe(event: ProviderEvent) -> bool:
     if order is None:
         raise InvalidNotification("No order matches this event.")
     event.order = order
+    if (
+        obj.get("object") == "checkout.session"
+        and order.provider_session_id
+        and obj.get("id") != order.provider_session_id
+    ):
+        raise InvalidNotification("The session is not the order's.")
     if kind == "charge.refunded":
-        if not obj.get("refunded"):
-            # A partial refund is left to support: it has no rule for partial credits.
-            return False
-        settle_refunded(order, source=f"stripe {event.event_id}")
+        if str(obj.get("currency") or "").upper() != order.currency.upper():
+            raise InvalidNotification("The refund's currency is not the order's.")
+        settle_refunded(
+            order,
+            refunded_amount=int(obj.get("amount_refunded") or 0),
+            source=f"stripe {event.event_id}",
+        )
     elif kind in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
         if obj.get("payment_status") != "paid":
             return False

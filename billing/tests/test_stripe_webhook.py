@@ -201,6 +201,7 @@ def test_a_failed_event_keeps_its_error_and_replays_once_its_order_exists(
     # when support links it up and replays it
     payload = {**stored.payload}
     payload["data"]["object"]["metadata"]["order_id"] = str(order.pk)
+    payload["data"]["object"]["id"] = order.provider_session_id
     ProviderEvent.objects.filter(pk=stored.pk).update(payload=payload)
     results = services.replay_events()
     again = services.replay_events()
@@ -262,3 +263,42 @@ def test_concurrent_duplicate_deliveries_grant_once(fake_stripe) -> None:
     assert _balance(order) == 500
     assert LedgerEntry.objects.filter(kind="purchase").count() == 1
     assert ProviderEvent.objects.filter(status="processed").count() == 2
+
+
+@pytest.mark.django_db
+def test_partial_refunds_take_back_credits_in_proportion_once_each(client, fake_stripe) -> None:
+    # given a paid order of 500 credits for 999 cents
+    order = _open_order(fake_stripe, credits=500, usd=1000)
+    _post(
+        client,
+        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id)),
+    )
+    charge = fake_stripe.charge_refunded(order.provider_session_id, full=False)
+
+    # when 500 cents are refunded (twice notified), then the rest
+    half = fake_stripe.event("charge.refunded", {**charge, "amount_refunded": 500})
+    _post(client, half)
+    _post(client, {**half, "id": half["id"] + "_dup"})
+    assert (PaymentOrder.objects.get().status, _balance(order)) == ("paid", 250)
+    _post(
+        client,
+        fake_stripe.event("charge.refunded", {**charge, "amount_refunded": 1000, "refunded": True}),
+    )
+
+    # then half the credits went back each time and the order ends refunded
+    assert PaymentOrder.objects.get().status == "refunded"
+    assert list(
+        LedgerEntry.objects.filter(kind="refund").order_by("id").values_list("amount", flat=True)
+    ) == [-250, -250]
+    assert _balance(order) == 0
+
+
+@pytest.mark.django_db
+def test_an_event_for_another_session_of_the_order_is_refused(client, fake_stripe) -> None:
+    order = _open_order(fake_stripe)
+    session = {**fake_stripe.pay(order.provider_session_id), "id": "cs_test_other"}
+
+    response = _post(client, fake_stripe.event("checkout.session.completed", session))
+
+    assert response.status_code == 400
+    assert not LedgerEntry.objects.exists()
