@@ -19,6 +19,8 @@ from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+SERVER_ERROR_DETAIL = "A server error occurred."
+
 
 class DomainError(Exception):
     """A business rule said no. Subclasses set ``code`` and ``status_code``."""
@@ -59,6 +61,12 @@ class ExceptionHandler(_BaseHandler):
             return _DomainAPIException(exc)
         return super().convert_known_exceptions(exc)
 
+    def convert_unhandled_exceptions(self, exc: Exception) -> exceptions.APIException:
+        # The same words as json_500, and nothing of the exception itself.
+        if not isinstance(exc, exceptions.APIException):
+            return exceptions.APIException(detail=SERVER_ERROR_DETAIL)
+        return exc
+
     def format_exception(self, exc: exceptions.APIException) -> dict:
         data = super().format_exception(exc)
         error = getattr(exc, "domain_error", None)
@@ -84,4 +92,4 @@ def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonRe
 
 
 def json_500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "error", "A server error occurred."), status=500)
+    return JsonResponse(error_body("server_error", "error", SERVER_ERROR_DETAIL), status=500)

@@ -34,14 +34,23 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
+def _sensitive(key: Any, value: Any) -> bool:
+    name = str(key).lower()
+    if name == "code":
+        # An OAuth code is a credential; an HTTP status (django-structlog's
+        # request_finished "code") is not.
+        return not isinstance(value, int)
+    return name in SENSITIVE_KEYS
+
+
 def redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Mask the values of sensitive keys, at any depth of dicts."""
+    """Mask the values of sensitive keys, at any depth of dicts and lists."""
 
     def scrub(value: Any) -> Any:
         if isinstance(value, dict):
-            return {
-                k: "***" if str(k).lower() in SENSITIVE_KEYS else scrub(v) for k, v in value.items()
-            }
+            return {k: "***" if _sensitive(k, v) else scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [scrub(v) for v in value]
         return value
 
     return scrub(event)
@@ -89,6 +98,10 @@ def configure_logging(fmt: str, level: str) -> dict[str, Any]:
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Replace Django's own console handlers (plain text, DEBUG only) so
+            # every line has one format.
+            "django": {"handlers": ["console"], "level": level, "propagate": False},
+            "django.server": {"handlers": ["console"], "level": level, "propagate": False},
             "django.db.backends": {"level": "WARNING"},
             "django_structlog": {"level": level},
         },

@@ -326,6 +326,8 @@ from config.logging import configure_logging  # noqa: E402
 
 LOGGING = configure_logging(LOG_FORMAT, LOG_LEVEL)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# RequestIdMiddleware has already validated (or generated) X-Request-ID.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 
 # PROMETHEUS
 # ------------------------------------------------------------------------------

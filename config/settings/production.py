@@ -3,9 +3,12 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, SECRET_KEY, env
+from .base import DATABASES, LOG_LEVEL, SECRET_KEY, configure_logging, env
 
 DEBUG = False
+# base.py chose its log format from its own DEBUG default; production logs JSON.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = configure_logging(LOG_FORMAT, LOG_LEVEL)
 
 if not env.str("DJANGO_SECRET_KEY", default="") or len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value of 32+ characters.")

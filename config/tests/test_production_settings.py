@@ -1,0 +1,119 @@
+"""config.settings.production refuses embedded defaults and turns on the security headers.
+
+Each case imports the settings in a fresh interpreter with a clean environment,
+as a deployment would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {
+    "DJANGO_SECRET_KEY": "k" * 50,
+    "JWT_SIGNING_KEY": "j" * 50,
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "DATABASE_URL": "mysql://app:pw@127.0.0.1:3306/animate",
+}
+
+PROBE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+from django.test import Client
+
+client = Client()
+secure = client.get("/healthz", secure=True, HTTP_HOST="api.example.com")
+plain_api = client.get("/api/auth/me", HTTP_HOST="api.example.com")
+plain_health = client.get("/healthz", HTTP_HOST="api.example.com")
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
+    "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE,
+    "CSRF_COOKIE_SECURE": settings.CSRF_COOKIE_SECURE,
+    "SECURE_HSTS_SECONDS": settings.SECURE_HSTS_SECONDS,
+    "LOG_FORMAT": settings.LOG_FORMAT,
+    "hsts": secure.headers.get("Strict-Transport-Security"),
+    "nosniff": secure.headers.get("X-Content-Type-Options"),
+    "referrer": secure.headers.get("Referrer-Policy"),
+    "frame": secure.headers.get("X-Frame-Options"),
+    "plain_api": [plain_api.status_code, plain_api.headers.get("Location")],
+    "plain_health": plain_health.status_code,
+}))
+"""
+
+
+def _run(env: dict[str, str], tmp_path: Path, code: str = "import django; django.setup()"):
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY must be set"),
+        ("DJANGO_ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS must list the hosts"),
+        ("DATABASE_URL", "DATABASE_URL must point at the primary database"),
+        ("JWT_SIGNING_KEY", "JWT_SIGNING_KEY must be set"),
+    ],
+)
+def test_production_refuses_to_start_without(missing, message, tmp_path):
+    env = {k: v for k, v in GOOD.items() if k != missing}
+
+    result = _run(env, tmp_path)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
+
+
+def test_production_refuses_a_short_secret_key_and_sqlite(tmp_path):
+    short = _run({**GOOD, "DJANGO_SECRET_KEY": "too-short"}, tmp_path)
+    sqlite = _run({**GOOD, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}, tmp_path)
+
+    assert short.returncode != 0
+    assert "32+ characters" in short.stderr
+    assert sqlite.returncode != 0
+    assert "not SQLite" in sqlite.stderr
+
+
+def test_production_turns_on_security_headers_and_secure_cookies(tmp_path):
+    result = _run(GOOD, tmp_path, PROBE)
+
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "DEBUG": False,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "LOG_FORMAT": "json",
+        "hsts": "max-age=31536000; includeSubDomains",
+        "nosniff": "nosniff",
+        "referrer": "same-origin",
+        "frame": "DENY",
+        # Plain http is sent to https, except the probes a load balancer calls.
+        "plain_api": [301, "https://api.example.com/api/auth/me"],
+        "plain_health": 200,
+    }

@@ -1,0 +1,106 @@
+"""Structured logs: JSON lines carrying the request id, with secrets masked.
+
+Run in a fresh interpreter with LOG_FORMAT=json, reading what reaches stderr,
+so the real logging configuration is what is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from config.logging import redact
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import django
+django.setup()
+import structlog
+from django.test import Client
+
+response = Client().get("/healthz", HTTP_HOST="localhost", HTTP_X_REQUEST_ID="req-0123456789")
+Client().get("/healthz", HTTP_HOST="not-allowed.example")  # Django's own warning
+generated = Client().get("/healthz", HTTP_HOST="localhost")["X-Request-ID"]
+print(generated)
+assert response["X-Request-ID"] == "req-0123456789"
+structlog.contextvars.bind_contextvars(request_id="req-0123456789")
+structlog.get_logger("probe").info(
+    "signed_in",
+    email="a@example.com",
+    password="hunter2",
+    payload={"refresh": "eyJ-refresh", "card": {"card_number": "4242424242424242"}},
+    items=[{"access_token": "ya29.secret"}],
+    code="oauth-one-time-code",
+)
+"""
+
+
+def _json_lines(tmp_path: Path) -> tuple[list[dict], str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "LOG_FORMAT": "json",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON, or this fails
+    return records, result.stdout.strip()
+
+
+def test_request_log_lines_are_json_and_carry_the_request_id(tmp_path):
+    records, generated = _json_lines(tmp_path)
+
+    finished = [
+        r
+        for r in records
+        if r["event"] == "request_finished" and r["request_id"] == "req-0123456789"
+    ]
+    assert len(finished) == 1
+    assert finished[0]["request_id"] == "req-0123456789"
+    assert finished[0]["code"] == 200
+    assert finished[0]["request"] == "GET /healthz"
+    assert finished[0]["level"] == "info"
+    assert finished[0]["timestamp"].endswith("Z")
+    # A request without an id gets one, the same in its logs and its response.
+    assert {r["request_id"] for r in records if r["event"] == "request_finished"} >= {generated}
+    # Django's own loggers speak JSON too.
+    assert any(r["logger"] == "django.security.DisallowedHost" for r in records)
+
+
+def test_secrets_never_reach_a_log_line(tmp_path):
+    records, _ = _json_lines(tmp_path)
+
+    signed_in = next(r for r in records if r["event"] == "signed_in")
+    assert signed_in["request_id"] == "req-0123456789"
+    assert signed_in["email"] == "a@example.com"
+    assert signed_in["password"] == "***"
+    assert signed_in["payload"] == {"refresh": "***", "card": "***"}
+    assert signed_in["items"] == [{"access_token": "***"}]
+    assert signed_in["code"] == "***"
+    raw = json.dumps(records)
+    for secret in ("hunter2", "eyJ-refresh", "4242424242424242", "ya29.secret", "oauth-one"):
+        assert secret not in raw
+
+
+def test_redact_masks_nested_keys_whatever_their_case():
+    event = {"event": "x", "Authorization": "Bearer abc", "data": {"API_KEY": "k", "n": 1}}
+
+    assert redact(None, "info", event) == {
+        "event": "x",
+        "Authorization": "***",
+        "data": {"API_KEY": "***", "n": 1},
+    }
