@@ -259,8 +259,11 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
         in_flight = AnimationTask.objects.filter(region=region, status__in=IN_FLIGHT).count()
         if in_flight >= settings.DASHSCOPE_MAX_IN_FLIGHT:
             return None
+        now = timezone.now()
+        ready = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
         waiting = list(
             AnimationTask.objects.filter(region=region, status=Status.QUEUED)
+            .filter(ready)
             .values("user_id")
             .annotate(oldest=Min("created_at"))
         )
@@ -278,13 +281,13 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
         task = (
             AnimationTask.objects.filter(user_id=waiting[0]["user_id"], status=Status.QUEUED)
             .filter(region=region)
+            .filter(ready)
             .order_by("created_at")
             .first()
         )
         if task is None:
             return None
         token, until = _lease()
-        now = timezone.now()
         AnimationTask.objects.filter(pk=task.pk, status=Status.QUEUED).update(
             status=Status.SUBMITTING,
             lease_owner=token,
@@ -292,14 +295,16 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
             submit_tries=task.submit_tries + 1,
             submit_sent_at=now,
             submit_unknown=False,
+            next_poll_at=None,
             updated_at=now,
         )
     task.refresh_from_db()
     return task, token
 
 
-def submit_claimed(task: AnimationTask, token: str) -> None:
-    """Send the create request for a claimed task and record what came back."""
+def submit_claimed(task: AnimationTask, token: str) -> bool:
+    """Send the create request for a claimed task and record what came back.
+    True when the provider took it."""
     client = client_for(task.region)
     assert task.image is not None and task.video is not None
     try:
@@ -312,7 +317,7 @@ def submit_claimed(task: AnimationTask, token: str) -> None:
         )
     except RateLimited:
         _requeue(task, token, reason=None)
-        return
+        return False
     except ProviderError as error:
         if error.unknown_outcome:
             _mark_unknown(task, token, error)
@@ -320,8 +325,10 @@ def submit_claimed(task: AnimationTask, token: str) -> None:
             _requeue(task, token, reason=error)
         else:
             fail_task(task, code=error.code, message=error.message, raw=_error_body(error))
-        return
-    _record_submitted(task, token, submission.task_id, raw=submission.raw, key_id=client.key_id)
+        return False
+    return _record_submitted(
+        task, token, submission.task_id, raw=submission.raw, key_id=client.key_id
+    )
 
 
 def _locked(task: AnimationTask) -> AnimationTask:
@@ -337,8 +344,9 @@ def _requeue(task: AnimationTask, token: str, *, reason: ProviderError | None) -
         row.lease_owner, row.lease_until = "", None
         if reason is not None:
             _raw(row, "submit_error", _error_body(reason))
-            # Backoff: the queue is served by time of last service, so the task
-            # waits behind others; the limiter spaces retries within the key.
+            # Exponential backoff (2, 4, ... 60 provider seconds): a throttled or
+            # failing provider is not hammered at the full rate limit.
+            row.next_poll_at = timezone.now() + provider_delta(min(60.0, 2.0**row.submit_tries))
         row.save()
 
 
@@ -388,7 +396,8 @@ def fill_slots(*, max_submits: int = 10) -> int:
             claimed = claim_next_queued(region)
             if claimed is None:
                 break
-            submit_claimed(*claimed)
+            if not submit_claimed(*claimed):
+                break  # the provider is refusing for now; the next beat tries again
             sent += 1
     return sent
 
