@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -511,7 +511,9 @@ def create_stripe_order(
         raise
     order.provider_session_id = session["id"]
     order.checkout_url = session.get("url") or ""
-    order.save(update_fields=["provider_session_id", "checkout_url"])
+    if session.get("expires_at"):
+        order.expires_at = datetime.fromtimestamp(int(session["expires_at"]), tz=UTC)
+    order.save(update_fields=["provider_session_id", "checkout_url", "expires_at"])
     return order
 
 

@@ -8,6 +8,7 @@ Stripe failure is classified here, once: our callers see
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import stripe
@@ -18,6 +19,8 @@ from billing.errors import (
     PaymentProviderNotConfigured,
     PaymentProviderUnavailable,
 )
+
+MIN_SESSION_SECONDS = 31 * 60
 
 
 def _client() -> stripe.StripeClient:
@@ -66,7 +69,8 @@ def create_checkout_session(
         ],
         "success_url": settings.STRIPE_SUCCESS_URL,
         "cancel_url": settings.STRIPE_CANCEL_URL,
-        "expires_at": expires_at,
+        # Stripe refuses a session that expires sooner than 30 minutes from now.
+        "expires_at": max(expires_at, int(time.time()) + MIN_SESSION_SECONDS),
     }
     return _call(
         _client().v1.checkout.sessions.create,

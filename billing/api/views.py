@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.regions import client_ip
 from billing import services
 from billing.api.serializers import (
     CreditPackageSerializer,
@@ -97,7 +98,7 @@ class WechatCreateView(APIView):
             package_id=body.validated_data["package_id"],
             trade_type=body.validated_data["trade_type"],
             openid=body.validated_data.get("openid", ""),
-            client_ip=request.META.get("REMOTE_ADDR", ""),
+            client_ip=client_ip(request) or "",
             idempotency_key=_idempotency_key(request),
         )
         return Response(WechatPaymentSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -66,6 +67,8 @@ def test_create_opens_a_checkout_session_for_the_package_and_grants_nothing(
     assert sent["form"]["metadata"] == {"order_id": str(order.pk), "credits": "500"}
     assert sent["form"]["line_items"]["0"]["price_data"]["unit_amount"] == "999"
     assert sent["form"]["line_items"]["0"]["price_data"]["currency"] == "usd"
+    assert int(sent["form"]["expires_at"]) >= time.time() + 30 * 60
+    assert order.expires_at.timestamp() == int(sent["form"]["expires_at"])
     assert not LedgerEntry.objects.filter(account__user=user).exists()
 
 
