@@ -6,12 +6,26 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import User
+
+
+class UserCreateForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email",)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
 
 
 class EmailAddressInline(admin.TabularInline):
@@ -51,6 +65,9 @@ class ProviderFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    add_form = UserCreateForm
+    form = UserEditForm
     ordering = ("-date_joined",)
     list_display = ("email", "display_name", "region", "is_active", "is_staff", "date_joined")
     list_filter = ("region", ProviderFilter, "is_active", "is_staff", "date_joined")
@@ -69,6 +86,10 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "erased_at", "token_generation")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list:
+        # A user being created has no addresses or social accounts yet.
+        return self.inlines if obj is not None else []
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[User], search_term: str

@@ -22,11 +22,12 @@ class TokenPair(TypedDict):
     refresh: str
 
 
-def issue_tokens(user: User, *, method: str) -> TokenPair:
-    """A fresh refresh/access pair for ``user`` who just signed in with ``method``."""
+def issue_tokens(user: User, *, method: str, auth_time: int | None = None) -> TokenPair:
+    """A refresh/access pair for ``user`` who signed in with ``method`` at
+    ``auth_time`` (now, unless the tokens continue an earlier sign-in)."""
     refresh = RefreshToken.for_user(user)
     refresh["region"] = user.region
     refresh["gen"] = user.token_generation
-    refresh["auth_time"] = int(time.time())
+    refresh["auth_time"] = int(time.time()) if auth_time is None else auth_time
     refresh["amr"] = method
     return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -53,8 +53,9 @@ def _user_data(user: User) -> dict[str, Any]:
     return UserSerializer(user_queryset().get(pk=user.pk)).data
 
 
-def _auth_body(user: User, *, method: str) -> dict[str, Any]:
-    return {**issue_tokens(user, method=method), "user": _user_data(user)}
+def _auth_body(user: User, *, method: str, auth_time: int | None = None) -> dict[str, Any]:
+    tokens = issue_tokens(user, method=method, auth_time=auth_time)
+    return {**tokens, "user": _user_data(user)}
 
 
 class RegisterView(APIView):
@@ -107,7 +108,16 @@ class _SocialLoginView(APIView):
         link_to = request.user if request.user.is_authenticated else None
         login = self.sociallogin(request, data)
         result = services.social_sign_in(request._request, login, link_to=link_to)
-        body = _auth_body(result.user, method=self.method)
+        if link_to is not None and request.auth is not None:
+            # Linking proves control of the provider account, not of this user: the
+            # tokens keep the original sign-in, so they are no fresher for erasure.
+            body = _auth_body(
+                result.user,
+                method=request.auth.get("amr", services.PASSWORD),
+                auth_time=request.auth.get("auth_time", 0),
+            )
+        else:
+            body = _auth_body(result.user, method=self.method)
         return Response({**body, "created": result.created})
 
 

@@ -87,3 +87,19 @@ def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(staff_c
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
     assert api_client.get("/api/auth/me").status_code == 401
     assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
+
+
+def test_support_can_open_the_add_user_form_and_create_a_user(staff_client):
+    assert staff_client.get(f"{CHANGELIST}add/").status_code == 200
+
+    response = staff_client.post(
+        f"{CHANGELIST}add/",
+        {
+            "email": "new@example.com",
+            "password1": "plum-harbor-93-wind",
+            "password2": "plum-harbor-93-wind",
+        },
+    )
+
+    assert response.status_code == 302
+    assert User.objects.get(email="new@example.com").check_password("plum-harbor-93-wind")

@@ -257,3 +257,29 @@ def test_disabled_user_cannot_sign_in_with_google(api_client, google):
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "account_disabled"
     assert "access" not in response.json()
+
+
+def test_linking_does_not_make_a_stolen_token_fresh_enough_to_erase(api_client, google):
+    import time as _time
+
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.tokens import issue_tokens
+
+    # Given an access token from a password sign-in an hour ago (say, stolen)
+    user = UserFactory(email="me@example.com")
+    refresh = RefreshToken(issue_tokens(user, method="password")["refresh"])
+    refresh["auth_time"] = int(_time.time()) - 3600
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh.access_token}")
+
+    # When its holder links their own Google account and uses the tokens it returns
+    token = google.id_token(google.claims(sub="g-thief", email="thief@gmail.com"))
+    linked = api_client.post(URL, {"id_token": token}).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {linked['access']}")
+    response = api_client.delete("/api/users/account")
+
+    # Then erasure still wants the password
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "reauthentication_required"
+    user.refresh_from_db()
+    assert user.erased_at is None
