@@ -1,0 +1,214 @@
+"""Cancel and retry exactly as the contract says, in every state, with credits released
+and reserved again; another user's task is a 404; no credits, no task."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.hooks import run_erasure_hooks
+from animations import services
+from animations.models import AnimationTask
+from animations.tests.helpers import account, client_for, create, drive, final, funded_user
+from billing.models import LedgerEntry
+from billing.services import check_ledger
+
+
+def _queued(settings, user):
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    body = create(user).json()
+    assert body["status"] == "queued"
+    return body["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_queued_releases_credits_and_retry_reserves_again(provider, settings) -> None:
+    user = funded_user(1000)
+    task_id = _queued(settings, user)
+    api = client_for(user)
+    # When the queued task is canceled
+    canceled = api.delete(f"/api/tasks/{task_id}")
+    # Then it is canceled, released, and the provider never heard of it
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["credits"] == {"reserved": 12, "charged": 0, "refunded": 12}
+    assert account(user) == (1000, 0)
+    assert provider.call_count("submit") == 0
+    # When it is retried
+    retried = api.post(f"/api/tasks/{task_id}/retry")
+    # Then it is queued again with credits reserved again, and then runs to success
+    assert retried.status_code == 202
+    assert retried.json()["status"] == "queued"
+    assert retried.json()["attempts"] == 2
+    assert retried.json()["credits"] == {"reserved": 24, "charged": 0, "refunded": 12}
+    assert account(user) == (1000, 12)
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 1
+    drive(final(task_id))
+    done = api.get(f"/api/tasks/{task_id}").json()
+    assert done["status"] == "succeeded"
+    assert done["credits"] == {"reserved": 24, "charged": 12, "refunded": 12}
+    assert account(user) == (988, 0)
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_while_pending_at_provider_cancels_it_there(provider) -> None:
+    # Given the provider holds the task PENDING (it schedules nothing for a long time)
+    provider.configure(schedule_delay=1e9)
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    assert AnimationTask.objects.get(pk=task_id).status == "submitted"
+    # When the user cancels
+    response = client_for(user).delete(f"/api/tasks/{task_id}")
+    # Then the provider canceled it and the credits are back
+    assert response.status_code == 200
+    assert response.json()["status"] == "canceled"
+    provider_id = AnimationTask.objects.get(pk=task_id).provider_task_id
+    assert provider.tasks[provider_id].status == "CANCELED"
+    assert account(user) == (1000, 0)
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_once_running_is_409_and_changes_nothing(provider) -> None:
+    provider.configure(run_base={"wan-std": 1e9, "wan-pro": 1e9})
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    AnimationTask.objects.filter(pk=task_id).update(next_poll_at=timezone.now())
+    drive(lambda: AnimationTask.objects.get(pk=task_id).status == "running")
+    response = client_for(user).delete(f"/api/tasks/{task_id}")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "task_not_cancelable"
+    assert AnimationTask.objects.get(pk=task_id).status == "running"
+    assert account(user) == (1000, 12)
+    # And a running task cannot be retried either
+    assert client_for(user).post(f"/api/tasks/{task_id}/retry").status_code == 409
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finished_tasks_cancel_409_and_only_failed_or_canceled_retry(provider) -> None:
+    user = funded_user(1000)
+    ok = create(user).json()["id"]
+    provider.script({"outcome": "FAILED", "code": "InternalError.Algo"})
+    bad = create(user).json()["id"]
+    drive(lambda: final(ok)() and final(bad)())
+    api = client_for(user)
+    assert api.delete(f"/api/tasks/{ok}").status_code == 409
+    assert api.delete(f"/api/tasks/{bad}").status_code == 409
+    retry_ok = api.post(f"/api/tasks/{ok}/retry")
+    assert retry_ok.status_code == 409
+    assert retry_ok.json()["errors"][0]["code"] == "task_not_retryable"
+    # When the failed one is retried, it runs again and succeeds
+    assert api.post(f"/api/tasks/{bad}/retry").status_code == 202
+    drive(final(bad))
+    assert api.get(f"/api/tasks/{bad}").json()["status"] == "succeeded"
+    assert api.get(f"/api/tasks/{bad}").json()["error"] is None
+    assert account(user) == (1000 - 24, 0)
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_users_task_is_404_everywhere(provider, settings) -> None:
+    owner = funded_user(1000)
+    task_id = _queued(settings, owner)
+    stranger = client_for(funded_user(1000))
+    for response in (
+        stranger.get(f"/api/tasks/{task_id}"),
+        stranger.get(f"/api/videos/tasks/{task_id}"),
+        stranger.delete(f"/api/tasks/{task_id}"),
+        stranger.post(f"/api/tasks/{task_id}/retry"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["errors"][0]["code"] == "not_found"
+    assert stranger.get("/api/tasks/user/tasks").json()["count"] == 0
+    assert AnimationTask.objects.get(pk=task_id).status == "queued"
+    listing = client_for(owner).get("/api/tasks/user/tasks?status=queued&type=move").json()
+    assert [t["id"] for t in listing["results"]] == [task_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_using_another_users_upload_is_404_and_reserves_nothing(provider) -> None:
+    from animations.tests.helpers import upload_inputs
+
+    owner, thief = funded_user(1000), funded_user(1000)
+    image, video = upload_inputs(owner)
+    response = client_for(thief).post(
+        "/api/videos/animate-move",
+        {"image_id": str(image.id), "video_id": str(video.id), "mode": "wan-std"},
+        format="json",
+    )
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "file_not_found"
+    assert not AnimationTask.objects.exists()
+    assert account(thief) == (1000, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insufficient_credits_is_402_and_creates_nothing(provider) -> None:
+    user = funded_user(5)
+    entries = LedgerEntry.objects.count()
+    response = create(user, kind="mix", mode="wan-pro")
+    assert response.status_code == 402
+    error = response.json()["errors"][0]
+    assert (error["code"], error["needed"], error["available"]) == ("insufficient_credits", 27, 5)
+    assert not AnimationTask.objects.exists()
+    assert LedgerEntry.objects.count() == entries
+    assert provider.call_count("submit") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_idempotency_key_returns_the_same_task_and_charges_once(provider, settings) -> None:
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    user = funded_user(1000)
+    first = create(user, key="k-1")
+    second = create(user, key="k-1")
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert first.json()["id"] == second.json()["id"]
+    assert AnimationTask.objects.count() == 1
+    assert account(user) == (1000, 12)
+    other = create(funded_user(1000), key="k-1")
+    assert other.json()["id"] != first.json()["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_erasure_cancels_unfinished_tasks_and_releases_credits(provider, settings) -> None:
+    provider.configure(schedule_delay=1e9)
+    user = funded_user(1000)
+    at_provider = create(user).json()["id"]
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    queued = create(user).json()["id"]
+    assert account(user) == (1000, 24)
+    # When the account is erased
+    with transaction.atomic():
+        run_erasure_hooks(user)
+    # Then both tasks are canceled, the credits released, the provider told
+    assert {t.status for t in AnimationTask.objects.filter(pk__in=[at_provider, queued])} == {
+        "canceled"
+    }
+    assert account(user) == (1000, 0)
+    provider_id = AnimationTask.objects.get(pk=at_provider).provider_task_id
+    assert provider.tasks[provider_id].status == "CANCELED"
+    # And erasing again changes nothing
+    with transaction.atomic():
+        assert services.cancel_for_erasure(user) == []
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_past_three_hours_fails_and_releases(provider) -> None:
+    provider.configure(run_base={"wan-std": 1e9, "wan-pro": 1e9})
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    AnimationTask.objects.filter(pk=task_id).update(
+        submitted_at=timezone.now() - timedelta(hours=4), next_poll_at=timezone.now()
+    )
+    drive(final(task_id))
+    task = client_for(user).get(f"/api/tasks/{task_id}").json()
+    assert task["status"] == "failed"
+    assert task["error"]["code"] == "InternalError.Timeout"
+    assert account(user) == (1000, 0)
+    assert check_ledger() == []
