@@ -108,3 +108,26 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
         ("purchase", 500),
         ("refund", -500),
     ]
+
+
+def test_refund_action_refunds_a_wechat_order_in_fen_and_takes_the_credits_back(
+    staff_client, fake_wechatpay
+) -> None:
+    from django.test import Client
+
+    from billing.tests.fakes.wechatpay import post_notification
+
+    package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
+    order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
+    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+    assert post_notification(Client(), body, headers).status_code == 204
+
+    staff_client.post(
+        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
+    )
+
+    [refund] = fake_wechatpay.refunds
+    assert refund["out_trade_no"] == order.out_trade_no
+    assert refund["amount"] == {"refund": 3500, "total": 3500, "currency": "CNY"}
+    assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
+    assert CreditAccount.objects.get(user=order.user).balance == 0

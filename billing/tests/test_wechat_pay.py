@@ -18,17 +18,11 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.wechatpay import APPID, FakeWechatPay
-
-URL = "/api/payments/webhook/wechat"
-
-
-def _headers(headers: dict[str, str]) -> dict[str, str]:
-    return {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+from billing.tests.fakes.wechatpay import APPID, FakeWechatPay, post_notification
 
 
 def _notify(client: Client, body: bytes, headers: dict[str, str]) -> object:
-    return client.post(URL, body, content_type="application/json", **_headers(headers))
+    return post_notification(client, body, headers)
 
 
 def _open_order(fake: FakeWechatPay, *, fen: int = 3500, credits: int = 500) -> PaymentOrder:
@@ -230,3 +224,17 @@ def test_concurrent_duplicate_notifications_grant_once(fake_wechatpay) -> None:
     assert _balance(order) == 500
     assert LedgerEntry.objects.filter(kind="purchase").count() == 1
     assert ProviderEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_same_idempotency_key_opens_one_wechat_transaction(api_client, fake_wechatpay) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+    body = {"package_id": package.pk, "trade_type": "native"}
+
+    first = api_client.post("/api/payments/wechat/create", body, HTTP_IDEMPOTENCY_KEY="k")
+    second = api_client.post("/api/payments/wechat/create", body, HTTP_IDEMPOTENCY_KEY="k")
+
+    assert first.json()["id"] == second.json()["id"]
+    assert first.json()["code_url"] == second.json()["code_url"]
+    assert len(fake_wechatpay.transactions) == 1

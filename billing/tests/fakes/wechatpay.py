@@ -267,6 +267,14 @@ class FakeWechatPay:
         return Handler
 
 
+def post_notification(client: Any, body: bytes, headers: dict[str, str]) -> Any:
+    """Deliver a notification to our endpoint the way WeChat does (raw body, headers)."""
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    return client.post(
+        "/api/payments/webhook/wechat", body, content_type="application/json", **meta
+    )
+
+
 @pytest.fixture
 def fake_wechatpay(settings) -> Iterator[FakeWechatPay]:
     fake = FakeWechatPay().start()
