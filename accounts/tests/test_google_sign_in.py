@@ -283,3 +283,22 @@ def test_linking_does_not_make_a_stolen_token_fresh_enough_to_erase(api_client, 
     assert response.json()["errors"][0]["code"] == "reauthentication_required"
     user.refresh_from_db()
     assert user.erased_at is None
+
+
+def test_rotated_google_key_is_fetched_once_then_unknown_kids_are_refused(api_client, google):
+    from accounts.tests.fakes.google import make_signing_key
+
+    # Given our cache holds Google's current certificates
+    first = google.id_token(google.claims(sub="g-r1", email="r1@example.com"))
+    assert api_client.post(URL, {"id_token": first}).status_code == 200
+    # When Google rotates to a new key
+    old_key, google.key = google.key, make_signing_key()
+    try:
+        rotated = google.id_token(google.claims(sub="g-r2", email="r2@example.com"))
+        response = api_client.post(URL, {"id_token": rotated})
+    finally:
+        google.key = old_key
+
+    # Then the unknown kid triggers exactly one refetch and the token is accepted
+    assert response.status_code == 200
+    assert len(google.requests_to(CERTS)) == 2

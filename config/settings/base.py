@@ -442,6 +442,10 @@ SOCIALACCOUNT_PROVIDERS = {
         "PROFILE_URL": env.str("WECHAT_USERINFO_URL", default="https://api.weixin.qq.com/sns/userinfo"),
     },
 }
+CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
+    "task": "accounts.flush_expired_tokens",
+    "schedule": timedelta(days=1),
+}
 
 # STORAGE
 # ------------------------------------------------------------------------------
