@@ -439,7 +439,9 @@ SOCIALACCOUNT_PROVIDERS = {
         "ACCESS_TOKEN_URL": env.str(
             "WECHAT_TOKEN_URL", default="https://api.weixin.qq.com/sns/oauth2/access_token"
         ),
-        "PROFILE_URL": env.str("WECHAT_USERINFO_URL", default="https://api.weixin.qq.com/sns/userinfo"),
+        "PROFILE_URL": env.str(
+            "WECHAT_USERINFO_URL", default="https://api.weixin.qq.com/sns/userinfo"
+        ),
     },
 }
 CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
