@@ -335,37 +335,37 @@ def register_reservation_check(name: str, fn: Callable[[], list[str]]) -> None:
 def check_ledger() -> list[str]:
     """Every problem found, empty when the ledger is exact: each account's entries
     sum to its balance and reservation, its last entry agrees with it, no ref has
-    released more than it reserved, and every registered reservation check passes."""
-    problems: list[str] = []
+    released more than it reserved, and every registered reservation check passes.
+
+    A first pass compares aggregates without locks; an account that looks wrong is
+    checked again under its row lock (writers take that lock before touching its
+    entries), so a check running beside live traffic reports no false drift.
+    """
     sums = {
-        row["account_id"]: row
+        row["account_id"]: (int(row["balance"] or 0), int(row["reserved"] or 0))
         for row in LedgerEntry.objects.values("account_id").annotate(
             balance=Sum("amount"), reserved=Sum("reserved_delta")
         )
     }
-    last_ids = {
-        row["account_id"]: row["last"]
-        for row in LedgerEntry.objects.values("account_id").annotate(last=Max("id"))
-    }
-    last_entries = LedgerEntry.objects.in_bulk(list(last_ids.values()))
-    for account in CreditAccount.objects.all().iterator(chunk_size=2000):
-        row = sums.get(account.pk, {"balance": 0, "reserved": 0})
-        if int(row["balance"] or 0) != account.balance:
-            problems.append(
-                f"account {account.pk}: entries sum to {row['balance']}, balance is {account.balance}"
-            )
-        if int(row["reserved"] or 0) != account.reserved:
-            problems.append(
-                f"account {account.pk}: reservations sum to {row['reserved']}, "
-                f"reserved is {account.reserved}"
-            )
-        last = last_entries.get(last_ids.get(account.pk))
-        if last is not None and (
-            last.balance_after != account.balance or last.reserved_after != account.reserved
-        ):
-            problems.append(
-                f"account {account.pk}: last entry {last.pk} disagrees with the account"
-            )
+    suspects = [
+        account.pk
+        for account in CreditAccount.objects.only("pk", "balance", "reserved").iterator(
+            chunk_size=2000
+        )
+        if sums.get(account.pk, (0, 0)) != (account.balance, account.reserved)
+    ]
+    last_ids = LedgerEntry.objects.values("account_id").annotate(last=Max("id"))
+    last_entries = LedgerEntry.objects.in_bulk([row["last"] for row in last_ids])
+    accounts = CreditAccount.objects.in_bulk([e.account_id for e in last_entries.values()])
+    suspects.extend(
+        entry.account_id
+        for entry in last_entries.values()
+        if (entry.balance_after, entry.reserved_after)
+        != (accounts[entry.account_id].balance, accounts[entry.account_id].reserved)
+    )
+    problems: list[str] = []
+    for account_id in sorted(set(suspects)):
+        problems.extend(_check_account(account_id))
     negative = (
         LedgerEntry.objects.exclude(ref="")
         .values("account_id", "ref")
@@ -378,6 +378,30 @@ def check_ledger() -> list[str]:
     )
     for name, fn in reservation_checks.items():
         problems.extend(f"{name}: {problem}" for problem in fn())
+    return problems
+
+
+def _check_account(account_id: int) -> list[str]:
+    problems: list[str] = []
+    with transaction.atomic():
+        account = CreditAccount.objects.select_for_update().get(pk=account_id)
+        entries = LedgerEntry.objects.filter(account=account)
+        totals = entries.aggregate(balance=Sum("amount"), reserved=Sum("reserved_delta"))
+        balance, reserved = int(totals["balance"] or 0), int(totals["reserved"] or 0)
+        last = entries.order_by("-id").first()
+    if balance != account.balance:
+        problems.append(
+            f"account {account.pk}: entries sum to {balance}, balance is {account.balance}"
+        )
+    if reserved != account.reserved:
+        problems.append(
+            f"account {account.pk}: reservations sum to {reserved}, reserved is {account.reserved}"
+        )
+    if last is not None and (last.balance_after, last.reserved_after) != (
+        account.balance,
+        account.reserved,
+    ):
+        problems.append(f"account {account.pk}: last entry {last.pk} disagrees with the account")
     return problems
 
 

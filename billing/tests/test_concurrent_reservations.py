@@ -74,3 +74,40 @@ def test_the_same_key_sent_concurrently_reserves_once() -> None:
 
     assert len(entries) == 10 and len(set(entries)) == 1
     assert CreditAccount.objects.get(user=user).reserved == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_ledger_reports_no_drift_while_credits_move() -> None:
+    # given accounts whose credits keep moving in other threads
+    users = [UserFactory() for _ in range(4)]
+    for user in users:
+        services.grant_bonus(user, 1000, key="seed")
+    stop = threading.Event()
+    reports: list[list[str]] = []
+
+    def spend(user, worker: int) -> None:
+        try:
+            n = 0
+            while not stop.is_set() and n < 200:
+                ref = f"job:{worker}:{n}"
+                services.reserve(user, 3, ref=ref, key=f"{ref}:r")
+                services.capture(user, 2, ref=ref, key=f"{ref}:c")
+                n += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend, args=(u, i)) for i, u in enumerate(users)]
+    for thread in threads:
+        thread.start()
+
+    # when the check runs meanwhile
+    try:
+        for _ in range(10):
+            reports.append(services.check_ledger())
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+    # then it never saw drift
+    assert reports == [[]] * 10
