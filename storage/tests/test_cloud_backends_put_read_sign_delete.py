@@ -130,3 +130,14 @@ def test_upload_endpoint_on_s3_answers_a_presigned_url(api_client, s3_storage):
     assert body["url"].startswith(f"{s3_storage['endpoint_url']}/{s3_storage['bucket_name']}/")
     assert "X-Amz-Expires=3600" in body["url"]
     assert httpx.get(body["url"]).content == content
+
+
+def test_oss_refuses_an_expired_signed_url(oss_storage):
+    file = services.store_upload(
+        UserFactory(), SimpleUploadedFile("a.png", make_image(300, 300, "PNG")), kind="image"
+    )
+    expired = get_storage("oss").bucket.sign_url("GET", file.key, -5, slash_safe=True)
+    response = httpx.get(expired)
+    assert response.status_code == 403
+    assert "Request has expired" in response.text
+    assert httpx.get(services.signed_url(file)).status_code == 200
