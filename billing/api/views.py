@@ -65,6 +65,9 @@ class PackageListView(APIView):
 class StripeCreateView(APIView):
     """Open a Stripe Checkout Session; the SPA sends the browser to ``checkout_url``."""
 
+    # Each creation calls the provider: a scripted client must not flood it.
+    throttle_scope = "payments"
+
     @extend_schema(
         request=StripeCreateSerializer,
         responses={201: StripePaymentSerializer},
@@ -84,6 +87,9 @@ class StripeCreateView(APIView):
 class WechatCreateView(APIView):
     """Open a WeChat Pay transaction: native (``code_url``), jsapi (``jsapi_params``,
     needs ``openid``) or h5 (``h5_url``)."""
+
+    # Each creation calls the provider: a scripted client must not flood it.
+    throttle_scope = "payments"
 
     @extend_schema(
         request=WechatCreateSerializer,

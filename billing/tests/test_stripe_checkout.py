@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.tests.factories import UserFactory
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder
@@ -155,3 +156,18 @@ def test_another_users_payment_is_not_found(api_client, fake_stripe) -> None:
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "not_found"
     assert not CreditAccount.objects.filter(balance__gt=0).exists()
+
+
+def test_payment_creation_is_throttled_per_user(api_client, fake_stripe, monkeypatch) -> None:
+    # DRF binds the rates to the throttle class at import, so the rate is set there.
+    monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "payments", "2/min")
+    package = CreditPackageFactory()
+    api_client.force_authenticate(UserFactory())
+
+    codes = [
+        api_client.post("/api/payments/stripe/create", {"package_id": package.pk}).status_code
+        for _ in range(3)
+    ]
+
+    assert codes == [201, 201, 429]
+    assert len(fake_stripe.sessions) == 2

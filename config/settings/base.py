@@ -522,6 +522,9 @@ WECHATPAY_NOTIFY_URL = (
 WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
 # A notification whose timestamp is further than this from now is refused as a replay.
 WECHATPAY_NOTIFY_WINDOW_SECONDS = env.int("WECHATPAY_NOTIFY_WINDOW_SECONDS", default=300)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["payments"] = env.str(
+    "THROTTLE_PAYMENTS", default="20/min"
+)
 CELERY_BEAT_SCHEDULE["billing-expire-orders"] = {
     "task": "billing.tasks.expire_pending_orders",
     "schedule": timedelta(minutes=5),
