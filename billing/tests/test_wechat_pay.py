@@ -238,3 +238,31 @@ def test_same_idempotency_key_opens_one_wechat_transaction(api_client, fake_wech
     assert first.json()["id"] == second.json()["id"]
     assert first.json()["code_url"] == second.json()["code_url"]
     assert len(fake_wechatpay.transactions) == 1
+
+
+@pytest.mark.django_db
+def test_a_full_refund_notification_takes_the_credits_back_once(client, fake_wechatpay) -> None:
+    order = _open_order(fake_wechatpay, credits=500)
+    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+    _notify(client, body, headers)
+    partial = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=100)
+    full = fake_wechatpay.refund_resource(order.out_trade_no)
+
+    responses = [
+        _notify(client, *fake_wechatpay.notification(partial, event_type="REFUND.SUCCESS")),
+        _notify(client, *fake_wechatpay.notification(full, event_type="REFUND.SUCCESS")),
+        _notify(client, *fake_wechatpay.notification(full, event_type="REFUND.SUCCESS")),
+    ]
+
+    assert [r.status_code for r in responses] == [204, 204, 204]
+    assert PaymentOrder.objects.get().status == "refunded"
+    assert list(LedgerEntry.objects.order_by("id").values_list("kind", "amount")) == [
+        ("purchase", 500),
+        ("refund", -500),
+    ]
+    assert list(ProviderEvent.objects.order_by("id").values_list("status", flat=True)) == [
+        "processed",
+        "ignored",
+        "processed",
+        "processed",
+    ]

@@ -121,6 +121,29 @@ class FakeWechatPay:
         }
         return txn
 
+    def refund_resource(
+        self, out_trade_no: str, *, refund_fen: int | None = None
+    ) -> dict[str, Any]:
+        """A refund notification's resource for a paid transaction (full by default)."""
+        txn = self.transactions[out_trade_no]
+        total = txn["amount"]["total"]
+        return {
+            "mchid": txn["mchid"],
+            "out_trade_no": out_trade_no,
+            "transaction_id": txn["transaction_id"],
+            "out_refund_no": f"{out_trade_no[:30]}r1",
+            "refund_id": f"5030{secrets.randbelow(10**20):020d}",
+            "refund_status": "SUCCESS",
+            "success_time": "2026-11-25T13:00:00+08:00",
+            "user_received_account": "支付用户零钱",
+            "amount": {
+                "total": total,
+                "refund": total if refund_fen is None else refund_fen,
+                "payer_total": total,
+                "payer_refund": total if refund_fen is None else refund_fen,
+            },
+        }
+
     def notification(
         self,
         resource: dict[str, Any],
@@ -131,8 +154,9 @@ class FakeWechatPay:
     ) -> tuple[bytes, dict[str, str]]:
         """A callback body (resource encrypted with the APIv3 key) and its headers."""
         nonce = secrets.token_hex(6)
+        original_type = "refund" if event_type.startswith("REFUND.") else "transaction"
         ciphertext = AESGCM(APIV3_KEY.encode()).encrypt(
-            nonce.encode(), json.dumps(resource).encode(), b"transaction"
+            nonce.encode(), json.dumps(resource).encode(), original_type.encode()
         )
         body = json.dumps(
             {
@@ -142,10 +166,10 @@ class FakeWechatPay:
                 "event_type": event_type,
                 "summary": "支付成功",
                 "resource": {
-                    "original_type": "transaction",
+                    "original_type": original_type,
                     "algorithm": "AEAD_AES_256_GCM",
                     "ciphertext": base64.b64encode(ciphertext).decode(),
-                    "associated_data": "transaction",
+                    "associated_data": original_type,
                     "nonce": nonce,
                 },
             }
