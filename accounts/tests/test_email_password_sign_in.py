@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core import mail
 
 from accounts.models import User
+from accounts.tests.conftest import bearer
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -158,8 +159,6 @@ def test_me_needs_a_token_and_returns_the_user(api_client):
 
 
 def test_profile_get_and_put_change_only_the_given_fields(api_client):
-    from accounts.tests.conftest import bearer
-
     user = UserFactory(email="ada@example.com", display_name="Ada", locale="en")
     bearer(api_client, user)
 
@@ -175,8 +174,6 @@ def test_profile_get_and_put_change_only_the_given_fields(api_client):
 
 
 def test_profile_put_rejects_a_bad_avatar_url_and_changes_nothing(api_client):
-    from accounts.tests.conftest import bearer
-
     user = UserFactory(display_name="Ada")
     bearer(api_client, user)
 
