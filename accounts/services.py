@@ -9,9 +9,11 @@ matching and takeover protection apply. Tokens are simplejwt's
 
 from __future__ import annotations
 
+import smtplib
 import time
 from dataclasses import dataclass
 
+import structlog
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.forms import ResetPasswordForm, UserTokenForm
 from allauth.account.internal import flows as account_flows
@@ -49,6 +51,8 @@ from accounts.errors import (
 )
 from accounts.models import User
 from accounts.regions import region_for_request
+
+logger = structlog.get_logger(__name__)
 
 PASSWORD = "password"  # noqa: S105 - the name of a sign-in method, not a secret
 
@@ -93,7 +97,11 @@ def register(request: HttpRequest, *, email: str, password: str, display_name: s
     except IntegrityError as exc:
         # Two registrations raced past the check above; the unique email decided.
         raise EmailTaken(attr="email") from exc
-    account_flows.email_verification.send_verification_email_for_user(request, user)
+    try:
+        account_flows.email_verification.send_verification_email_for_user(request, user)
+    except (smtplib.SMTPException, OSError):
+        # The account exists either way; a failed mail must not turn sign-up into a 500.
+        logger.warning("verification_email_failed", user_id=str(user.id), exc_info=True)
     return user
 
 
