@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check install migrate worker replica-start replica-stop bench clean
+.PHONY: run test lint format check install migrate worker replica-start replica-stop replica-status bench clean
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,11 +37,20 @@ check: lint
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate
 
+worker: $(STAMP)
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+bench: $(STAMP)
+	bench/run
+
 replica-start:
 	scripts/mariadb-replica start
 
 replica-stop:
 	scripts/mariadb-replica stop
+
+replica-status:
+	scripts/mariadb-replica status
 
 clean:
 	rm -rf var/test .pytest_cache .ruff_cache
