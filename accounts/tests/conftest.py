@@ -56,6 +56,7 @@ def google(_google_server: FakeGoogle, settings, db) -> FakeGoogle:
     app.sites.add(Site.objects.get_current())
     _google_server.seen.clear()
     _google_server.codes.clear()
+    _google_server.include_id_token = True
     return _google_server
 
 

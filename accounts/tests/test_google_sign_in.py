@@ -302,3 +302,38 @@ def test_rotated_google_key_is_fetched_once_then_unknown_kids_are_refused(api_cl
     # Then the unknown kid triggers exactly one refetch and the token is accepted
     assert response.status_code == 200
     assert len(google.requests_to(CERTS)) == 2
+
+
+def test_code_exchange_without_id_token_reads_the_userinfo_endpoint(api_client, google):
+    google.include_id_token = False
+    code = google.issue_code(
+        google.claims(sub="g-ui", email="ui@example.com"), redirect_uri="postmessage"
+    )
+
+    response = api_client.post(URL, {"code": code, "redirect_uri": "postmessage"})
+
+    assert response.status_code == 200
+    assert response.json()["user"]["email"] == "ui@example.com"
+    assert response.json()["user"]["email_verified"] is True
+    userinfo = google.requests_to("/oauth2/v2/userinfo")
+    assert len(userinfo) == 1
+    assert userinfo[0].headers["authorization"].startswith("Bearer ya29.")
+    assert SocialAccount.objects.get().uid == "g-ui"
+
+
+def test_google_app_from_the_environment_works_without_an_admin_row(api_client, google, settings):
+    from allauth.socialaccount.models import SocialApp
+
+    SocialApp.objects.all().delete()
+    providers = {**settings.SOCIALACCOUNT_PROVIDERS}
+    providers["google"] = {
+        **providers["google"],
+        "APPS": [{"client_id": GOOGLE_CLIENT_ID, "secret": "google-test-secret"}],
+    }
+    settings.SOCIALACCOUNT_PROVIDERS = providers
+    token = google.id_token(google.claims(sub="g-env", email="env@example.com"))
+
+    response = api_client.post(URL, {"id_token": token})
+
+    assert response.status_code == 200
+    assert response.json()["created"] is True

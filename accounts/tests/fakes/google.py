@@ -59,6 +59,8 @@ class FakeGoogle(LoopbackServer):
         self.key = make_signing_key()
         self.codes: dict[str, tuple[str, dict[str, Any]]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
+        # Off: the token response carries no id_token, so clients must ask userinfo.
+        self.include_id_token = True
         self.routes[("GET", "/oauth2/v1/certs")] = self._certs
         self.routes[("POST", "/token")] = self._token
         self.routes[("GET", "/oauth2/v2/userinfo")] = self._userinfo
@@ -121,15 +123,15 @@ class FakeGoogle(LoopbackServer):
             )
         access_token = "ya29." + secrets.token_urlsafe(16)
         self.access_tokens[access_token] = entry[1]
-        return Reply.json(
-            {
-                "access_token": access_token,
-                "expires_in": 3599,
-                "scope": "openid email profile",
-                "token_type": "Bearer",
-                "id_token": self.id_token(entry[1]),
-            }
-        )
+        body = {
+            "access_token": access_token,
+            "expires_in": 3599,
+            "scope": "openid email profile",
+            "token_type": "Bearer",
+        }
+        if self.include_id_token:
+            body["id_token"] = self.id_token(entry[1])
+        return Reply.json(body)
 
     def _userinfo(self, seen: Seen) -> Reply:
         token = seen.headers.get("authorization", "").removeprefix("Bearer ")
