@@ -56,3 +56,18 @@ def test_erasure_keeps_orders_and_ledger_but_drops_payer_details() -> None:
     assert order.payer_openid == ""
     assert event.payload == {"id": "EV-1", "type": "TRANSACTION.SUCCESS", "redacted": True}
     assert event.headers == {}
+
+
+def test_registering_through_the_api_gives_the_bonus_at_once(api_client, settings) -> None:
+    settings.SIGNUP_BONUS_CREDITS = 100
+
+    response = api_client.post(
+        "/api/auth/register",
+        {"email": "new@example.com", "password": "a-long-enough-passphrase-42"},
+    )
+
+    assert response.status_code == 201
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    credits = api_client.get("/api/users/credits").json()
+    assert (credits["balance"], credits["available"]) == (100, 100)
+    assert [e["kind"] for e in credits["recent"]] == ["signup_bonus"]
