@@ -71,3 +71,19 @@ def test_registering_through_the_api_gives_the_bonus_at_once(api_client, setting
     credits = api_client.get("/api/users/credits").json()
     assert (credits["balance"], credits["available"]) == (100, 100)
     assert [e["kind"] for e in credits["recent"]] == ["signup_bonus"]
+
+
+def test_deleting_the_account_keeps_orders_and_ledger_anonymised(api_client) -> None:
+    from billing import services
+
+    order = PaymentOrderFactory(provider="wechat", currency="CNY", payer_openid="o-123")
+    services.grant_bonus(order.user, 10, key="seed")
+    api_client.force_authenticate(order.user)
+
+    response = api_client.delete("/api/users/account", {"password": "correct-horse-battery-staple"})
+
+    assert response.status_code == 204
+    order.refresh_from_db()
+    assert order.payer_openid == ""
+    assert LedgerEntry.objects.filter(account__user_id=order.user_id).count() == 1
+    assert CreditAccount.objects.get(user_id=order.user_id).balance == 10
