@@ -24,7 +24,6 @@ from allauth.socialaccount.internal import flows as social_flows
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
-from django.contrib.auth import logout as django_logout
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -223,11 +222,13 @@ def social_sign_in(
         raise SocialLoginFailed(" ".join(exc.messages)) from exc
     except (SignupClosedException, ImmediateHttpResponse) as exc:
         raise SocialLoginFailed() from exc
+    finally:
+        # The session only carried allauth's flow; our clients hold JWTs, and no
+        # session row or cookie should outlive this request, whatever happened.
+        request.session.flush()
     if link_to is not None:
         return SocialResult(user=link_to, created=False)
     user = request.user
-    # The session only carried allauth's flow; our clients hold JWTs.
-    django_logout(request)
     if user.is_authenticated:
         return SocialResult(user=user, created=bool(sociallogin.state.get("created")))
     if sociallogin.user is not None and not sociallogin.user.is_active:

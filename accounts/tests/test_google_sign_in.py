@@ -6,6 +6,7 @@ import jwt
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.contrib.sessions.models import Session
 
 from accounts.models import User
 from accounts.tests.conftest import GOOGLE_CLIENT_ID, bearer
@@ -37,8 +38,9 @@ def test_new_google_user_signs_up_with_verified_email_and_profile(api_client, go
     assert SocialAccount.objects.get(user=user).uid == "g-100"
     assert not user.has_usable_password()
     assert hook_calls["signup"] == [user]
-    # The session allauth used for its flow is not handed out.
+    # The session allauth used for its flow is neither handed out nor kept.
     assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
 
 
 def test_returning_google_user_signs_in_without_creating_anything(api_client, google, hook_calls):
@@ -209,6 +211,8 @@ def test_unverified_google_email_never_takes_over_an_existing_account(api_client
 
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "signup_incomplete"
+    assert "sessionid" not in response.cookies
+    assert not Session.objects.exists()
     assert User.objects.count() == 1
     assert not SocialAccount.objects.exists()
     owner.refresh_from_db()
