@@ -70,3 +70,24 @@ def test_seed_packages_creates_defaults_once() -> None:
         ("Standard", 500),
         ("Pro", 1200),
     ]
+
+
+def test_replay_events_reports_events_that_still_fail(capsys) -> None:
+    from billing.models import ProviderEvent
+
+    event = ProviderEvent.objects.create(
+        provider="stripe",
+        event_id="evt_orphan",
+        event_type="checkout.session.completed",
+        payload={"id": "evt_orphan", "data": {"object": {"object": "checkout.session"}}},
+        status="failed",
+    )
+
+    call_command("replay_events", "--failed", "--dry-run")
+    with pytest.raises(CommandError, match="1 event"):
+        call_command("replay_events", "--failed")
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 1)
+    assert "No order matches" in event.error
+    assert f"{event.pk} failed" in capsys.readouterr().out
