@@ -467,7 +467,9 @@ def _new_order(
     payer_openid: str = "",
 ) -> tuple[PaymentOrder, bool]:
     """A pending order priced from the package, or the user's earlier order for the
-    same ``Idempotency-Key`` (``created`` False)."""
+    same ``Idempotency-Key`` at the same provider (``created`` False)."""
+    # Scoped by provider: one key sent to both create endpoints opens one order each.
+    idempotency_key = f"{provider}:{idempotency_key}" if idempotency_key else None
     earlier = _existing_order(user, idempotency_key)
     if earlier is not None:
         return earlier, False

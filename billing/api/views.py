@@ -34,7 +34,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key", "").strip()
-    return key[:200] or None
+    return key[:190] or None
 
 
 class CreditsView(APIView):

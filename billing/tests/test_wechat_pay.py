@@ -266,3 +266,23 @@ def test_a_full_refund_notification_takes_the_credits_back_once(client, fake_wec
         "processed",
         "processed",
     ]
+
+
+@pytest.mark.django_db
+def test_one_idempotency_key_sent_to_both_providers_opens_one_order_each(
+    api_client, fake_wechatpay, fake_stripe
+) -> None:
+    package = CreditPackageFactory(prices={"CNY": 3500, "USD": 500})
+    api_client.force_authenticate(UserFactory())
+
+    wechat = api_client.post(
+        "/api/payments/wechat/create",
+        {"package_id": package.pk, "trade_type": "native"},
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
+    stripe = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert (wechat.json()["provider"], stripe.json()["provider"]) == ("wechat", "stripe")
+    assert PaymentOrder.objects.count() == 2
