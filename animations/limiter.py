@@ -1,7 +1,8 @@
 """The provider rate limiter shared by every worker.
 
 DashScope allows, per API key, 5 create-task and 20 query requests per second.
-All workers take a token here before each call: a sliding one-second window in
+All workers take a token here before each call: a sliding one-second window (one
+provider second: ``1 / ANIMATIONS_TIME_SCALE`` against a faster simulator) in
 Redis (one Lua script, so check-and-add is atomic and uses the Redis server's
 clock, not each worker's). Without Redis (the embedded default, one worker
 process) an in-process window does the same job.
@@ -22,17 +23,15 @@ from typing import Protocol
 
 from django.conf import settings
 
-_WINDOW_MS = 1000
-
 _SCRIPT = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window * 2)
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 500))
   return {0, now}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -45,8 +44,12 @@ class RateLimited(Exception):
 
 
 def rate_for(kind: str) -> int:
-    per_second = settings.DASHSCOPE_SUBMIT_RPS if kind == "submit" else settings.DASHSCOPE_QUERY_RPS
-    return max(1, int(per_second * settings.ANIMATIONS_TIME_SCALE))
+    return settings.DASHSCOPE_SUBMIT_RPS if kind == "submit" else settings.DASHSCOPE_QUERY_RPS
+
+
+def window_seconds() -> float:
+    """One provider second: shorter when the simulator's clock runs faster."""
+    return 1.0 / settings.ANIMATIONS_TIME_SCALE
 
 
 class Limiter(Protocol):
@@ -75,18 +78,18 @@ class RedisLimiter(_Base):
     def __init__(self, client: object, *, prefix: str = "animations:rate") -> None:
         self.client = client
         self.prefix = prefix
-        self.last_admitted_ms = 0
+        self.last_admitted = 0.0
         self._script = client.register_script(_SCRIPT)  # type: ignore[attr-defined]
 
     def try_acquire(self, key_id: str, kind: str) -> float:
-        wait_ms, now_ms = self._script(
+        wait_us, now_us = self._script(
             keys=[f"{self.prefix}:{key_id}:{kind}"],
-            args=[_WINDOW_MS, rate_for(kind), uuid.uuid4().hex],
+            args=[max(1, int(window_seconds() * 1_000_000)), rate_for(kind), uuid.uuid4().hex],
         )
-        if int(wait_ms) == 0:
+        if int(wait_us) == 0:
             # The Redis server's clock at admission: what the window is measured in.
-            self.last_admitted_ms = int(now_ms)
-        return int(wait_ms) / 1000.0
+            self.last_admitted = int(now_us) / 1_000_000
+        return int(wait_us) / 1_000_000
 
 
 class LocalLimiter(_Base):
@@ -98,12 +101,13 @@ class LocalLimiter(_Base):
         now = time.monotonic()
         with self._lock:
             window = self._windows[(key_id, kind)]
-            while window and now - window[0] >= _WINDOW_MS / 1000:
+            span = window_seconds()
+            while window and now - window[0] >= span:
                 window.popleft()
             if len(window) < rate_for(kind):
                 window.append(now)
                 return 0.0
-            return max(0.001, window[0] + _WINDOW_MS / 1000 - now)
+            return max(1e-6, window[0] + span - now)
 
 
 @lru_cache(maxsize=1)

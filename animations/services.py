@@ -66,9 +66,9 @@ EXPECTED_BASE = {"wan-std": 20.0, "wan-pro": 30.0}
 EXPECTED_PER_SECOND = {"wan-std": 25.0, "wan-pro": 40.0}
 # Provider seconds between the create call and the provider scheduling it.
 EXPECTED_QUEUE = 2.0
-# Close to the expected end, poll this often: detection within ~6 s, while a
+# Close to the expected end, poll this often: detection within ~4 s, while a
 # job of minutes costs only a handful of queries.
-TAIL_POLL = 6.0
+TAIL_POLL = 4.0
 PENDING_POLL = 15.0
 ERROR_BACKOFF = 10.0
 MAX_RUNTIME = 3 * 3600.0
@@ -849,6 +849,9 @@ def dispatch() -> DispatchReport:
 
 
 def refresh_gauges() -> None:
+    """Refresh the status and queue gauges, at most every 5 s across workers."""
+    if not cache.add("animations:gauges-fresh", 1, 5):
+        return
     for row in (
         AnimationTask.objects.filter(status__in=UNFINISHED)
         .values("status", "type")

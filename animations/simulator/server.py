@@ -8,8 +8,8 @@ a small pool fetches and checks the inputs and renders the MP4.
 
 Time: every provider duration (queueing, running, the 24 h retention) is
 divided by ``time_scale``; timestamps stay real wall-clock time, so a client
-sees honest times, only faster. Rate limits are per real second multiplied by
-``time_scale`` (simulated seconds).
+sees honest times, only faster. Rate limits count per simulated second
+(``1 / time_scale`` real seconds).
 """
 
 from __future__ import annotations
@@ -342,9 +342,9 @@ class Simulator:
     # -- request handling (called from _Handler) ---------------------------------
     def _limited(self, api_key: str, kind: str, now: float) -> bool:
         limit = self.knobs.submit_rps if kind == "submit" else self.knobs.query_rps
-        limit = int(limit * self.knobs.time_scale)
+        span = 1.0 / self.knobs.time_scale  # one provider second
         window = self._windows[(api_key, kind)]
-        while window and now - window[0] >= 1.0:
+        while window and now - window[0] >= span:
             window.popleft()
         if len(window) >= limit:
             return True

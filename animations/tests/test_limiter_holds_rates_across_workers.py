@@ -38,7 +38,7 @@ def test_eight_workers_never_exceed_twenty_queries_a_second(settings) -> None:
         for _ in range(8):
             with lock:
                 limiter.acquire("key-a", "query", max_wait=30)
-                stamps.append(limiter.last_admitted_ms / 1000)
+                stamps.append(limiter.last_admitted)
 
     threads = [
         threading.Thread(target=worker, args=(limiters[i % 2], locks[i % 2])) for i in range(8)
