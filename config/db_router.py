@@ -210,21 +210,37 @@ class ReplicaHealth:
     """Per-process cache of replica verdicts, refreshed every check interval."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._checking: dict[str, threading.Lock] = {}
         self._verdicts: dict[str, ReplicaVerdict] = {}
 
-    def verdict(self, alias: str) -> ReplicaVerdict:
-        interval = settings.DATABASE_REPLICA_CHECK_INTERVAL
+    def _fresh(self, alias: str) -> ReplicaVerdict | None:
         cached = self._verdicts.get(alias)
+        interval = settings.DATABASE_REPLICA_CHECK_INTERVAL
         if cached is not None and time.monotonic() - cached.checked_at < interval:
             return cached
-        # One check per alias at a time; other threads keep the stale verdict meanwhile.
-        with self._lock:
-            cached = self._verdicts.get(alias)
-            if cached is not None and time.monotonic() - cached.checked_at < interval:
-                return cached
+        return None
+
+    def verdict(self, alias: str) -> ReplicaVerdict:
+        fresh = self._fresh(alias)
+        if fresh is not None:
+            return fresh
+        with self._guard:
+            checking = self._checking.setdefault(alias, threading.Lock())
+        # One check per alias at a time. While it runs (up to the connect
+        # timeout for a hung replica) other threads use the stale verdict
+        # rather than queue behind it; only the very first check is waited for.
+        stale = self._verdicts.get(alias)
+        if not checking.acquire(blocking=stale is None):
+            return stale  # type: ignore[return-value]
+        try:
+            fresh = self._fresh(alias)
+            if fresh is not None:
+                return fresh
             verdict = check_replica(alias)
             self._verdicts[alias] = verdict
+        finally:
+            checking.release()
         REPLICA_HEALTHY.labels(alias).set(1 if verdict.healthy else 0)
         REPLICA_LAG.labels(alias).set(-1 if verdict.lag is None else verdict.lag)
         return verdict
@@ -234,7 +250,7 @@ class ReplicaHealth:
 
     def forget(self) -> None:
         """Drop cached verdicts so the next read checks again."""
-        with self._lock:
+        with self._guard:
             self._verdicts.clear()
 
 

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -311,3 +312,46 @@ def test_a_stopped_replica_server_makes_reads_fall_back_and_readyz_says_so(plant
     assert body["checks"]["primary"] == {"ok": True}
     assert body["checks"]["replicas"]["replica1"]["ok"] is False
     assert body["checks"]["replicas"]["replica1"]["error"].startswith("unreachable")
+
+
+def test_a_health_verdict_is_cached_for_the_check_interval(planted, settings):
+    settings.DATABASE_REPLICA_CHECK_INTERVAL = 60
+    _, replica = planted
+    first = probe_domains()
+    replica.run("STOP SLAVE")
+
+    within_interval = probe_domains()
+    db_router.replica_health.forget()  # as if the interval had passed
+    after_recheck = probe_domains()
+
+    assert first == [ONLY_ON_REPLICA]
+    assert within_interval == [ONLY_ON_REPLICA]
+    assert after_recheck == [ONLY_ON_PRIMARY]
+
+
+def test_a_hung_replica_is_checked_by_one_thread_while_others_keep_the_last_verdict(pair):
+    first = db_router.replica_health.verdict("replica1")
+    pid = int((ROOT / "var/mariadb-replica/replica/mariadbd.pid").read_text())
+    results: dict[str, db_router.ReplicaVerdict] = {}
+    db_router.replica_health.forget()
+    db_router.replica_health.verdict("replica1")  # a verdict to fall back on
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # (the pair fixture set the check interval to 0: every call wants a check)
+        checker = threading.Thread(
+            target=lambda: results.update(checker=db_router.replica_health.verdict("replica1"))
+        )
+        checker.start()
+        time.sleep(0.3)  # the checker is now waiting on the silent server
+        started = time.monotonic()
+        other = db_router.replica_health.verdict("replica1")
+        waited = time.monotonic() - started
+        checker.join(10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    assert first.healthy is True
+    assert other.healthy is True  # the last verdict, not a wait
+    assert waited < 0.2
+    assert results["checker"].healthy is False
+    assert results["checker"].error.startswith("unreachable")
