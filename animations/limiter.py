@@ -4,8 +4,8 @@ DashScope allows, per API key, 5 create-task and 20 query requests per second.
 All workers take a token here before each call: a sliding one-second window (one
 provider second: ``1 / ANIMATIONS_TIME_SCALE`` against a faster simulator) in
 Redis (one Lua script, so check-and-add is atomic and uses the Redis server's
-clock, not each worker's). Without Redis (the embedded default, one worker
-process) an in-process window does the same job.
+clock, not each worker's). Without Redis (the embedded default, one host) a
+locked file under VAR_DIR does the same job across its processes.
 
 The third limit, tasks in flight per key, is not kept here: the database rows
 are its source of truth (see ``services.claim_next_queued``), so a dead worker
@@ -14,11 +14,13 @@ can never leak a slot.
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -110,11 +112,35 @@ class LocalLimiter(_Base):
             return max(1e-6, window[0] + span - now)
 
 
+class FileLimiter(_Base):
+    """The same window in a locked file: shared by the processes of one host (the
+    embedded mode's web server and prefork worker children) without Redis."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def try_acquire(self, key_id: str, kind: str) -> float:
+        span = window_seconds()
+        with open(self.directory / f"{key_id}-{kind}", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.seek(0)
+            now = time.time()
+            stamps = [float(x) for x in fh.read().split() if now - float(x) < span]
+            if len(stamps) >= rate_for(kind):
+                return max(1e-6, stamps[0] + span - now)
+            stamps.append(now)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(" ".join(f"{x:.6f}" for x in stamps))
+            return 0.0
+
+
 @lru_cache(maxsize=1)
 def get_limiter() -> Limiter:
-    """Redis when the cache is Redis (a deployment), else in-process (embedded)."""
+    """Redis when the cache is Redis (a deployment), else a locked file (embedded)."""
     if "django_redis" in settings.CACHES["default"]["BACKEND"]:
         from django_redis import get_redis_connection
 
         return RedisLimiter(get_redis_connection("default"))
-    return LocalLimiter()
+    return FileLimiter(Path(settings.VAR_DIR) / "dashscope-rate")

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django_redis import get_redis_connection
 
-from animations.limiter import LocalLimiter, RateLimited, RedisLimiter
+from animations.limiter import FileLimiter, LocalLimiter, RateLimited, RedisLimiter
 
 
 def _max_in_any_second(stamps: list[float]) -> int:
@@ -72,3 +72,14 @@ def test_waiting_longer_than_allowed_raises_without_a_token(settings) -> None:
     limiter.acquire("k", "submit")
     with pytest.raises(RateLimited):
         limiter.acquire("k", "submit", max_wait=0.1)
+
+
+def test_file_limiter_shares_one_window_between_instances(settings, tmp_path) -> None:
+    # Two instances stand for two processes of the embedded mode
+    settings.DASHSCOPE_SUBMIT_RPS = 5
+    settings.ANIMATIONS_TIME_SCALE = 1.0
+    first, second = FileLimiter(tmp_path), FileLimiter(tmp_path)
+    taken = [first.try_acquire("k", "submit") for _ in range(3)]
+    taken += [second.try_acquire("k", "submit") for _ in range(3)]
+    assert taken[:5] == [0.0] * 5
+    assert taken[5] > 0
