@@ -1,4 +1,9 @@
+import json
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +82,37 @@ def test_readyz_reports_no_replicas_when_none_are_configured(client, settings):
 
     assert response.status_code == 200
     assert response.json()["checks"]["replicas"] == {}
+
+
+def test_readyz_is_503_when_the_primary_database_is_down(tmp_path):
+    # A fresh process whose primary is a MySQL URL where nothing listens.
+    probe = (
+        "import django, json; django.setup()\n"
+        "from django.test import Client\n"
+        "r = Client().get('/readyz', HTTP_HOST='localhost')\n"
+        "print(r.status_code, json.dumps(r.json()))\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "VAR_DIR": str(tmp_path / "var"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DATABASE_URL": f"mysql://root@127.0.0.1:{_closed_port()}/animate",
+        "DATABASE_CONNECT_TIMEOUT": "2",
+        "LOG_LEVEL": "CRITICAL",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    status, body = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    checks = json.loads(body)["checks"]
+    assert status == "503"
+    assert checks["primary"] == {"ok": False, "error": "OperationalError"}
+    assert checks["broker"]["ok"] is True
