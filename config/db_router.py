@@ -49,13 +49,19 @@ READS = Counter(
     "Reads routed by the database router, by target and the reason for it.",
     ["target", "reason"],
 )
+# Under gunicorn's multiprocess metrics each worker has its own verdict: report
+# the worst one among live workers.
 REPLICA_HEALTHY = Gauge(
-    "animate_db_replica_healthy", "1 when the replica takes reads, 0 when skipped.", ["alias"]
+    "animate_db_replica_healthy",
+    "1 when the replica takes reads, 0 when skipped.",
+    ["alias"],
+    multiprocess_mode="livemin",
 )
 REPLICA_LAG = Gauge(
     "animate_db_replica_lag_seconds",
     "Replication lag (Seconds_Behind_Master); -1 when unknown.",
     ["alias"],
+    multiprocess_mode="livemax",
 )
 
 

@@ -20,8 +20,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 MYSQL_SERVICES = ("db-primary", "db-replica1", "db-replica2")
-# Variables the deployment sets that Django or Celery read themselves.
-FRAMEWORK_VARIABLES = {"DJANGO_SETTINGS_MODULE"}
+# Variables the deployment sets that Django or prometheus_client read themselves.
+FRAMEWORK_VARIABLES = {"DJANGO_SETTINGS_MODULE", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,11 @@ def test_app_services_run_production_settings_on_the_primary_replicas_and_redis(
     for url in (env["REDIS_URL"], env["CELERY_BROKER_URL"]):
         assert re.fullmatch(r"redis://redis:6379/\d+", url)
     assert "web" in env["DJANGO_ALLOWED_HOSTS"].split(",")
-    # Every app service gets the same settings.
-    for name in APP_SERVICES:
-        assert compose["services"][name]["environment"] == compose["services"]["web"]["environment"]
+    # Every app service gets the same settings; web adds only its metrics directory.
+    web_env = dict(compose["services"]["web"]["environment"])
+    assert web_env.pop("PROMETHEUS_MULTIPROC_DIR") == "/tmp/prometheus-multiproc"
+    for name in ("migrate", "worker", "beat"):
+        assert compose["services"][name]["environment"] == web_env
 
 
 def test_commands_point_at_real_modules(compose):
@@ -108,6 +110,9 @@ def test_commands_point_at_real_modules(compose):
     assert web[0] == "gunicorn"
     assert hasattr(importlib.import_module(module), attribute)
     assert module == "config.wsgi"
+    hooks = importlib.import_module(web[2].removeprefix("--config=python:"))
+    assert callable(hooks.on_starting)
+    assert callable(hooks.child_exit)
     assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
     from celery import Celery
