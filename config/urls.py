@@ -18,6 +18,7 @@ urlpatterns = [
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/auth/", include("accounts.api.urls_auth")),
     path("api/users/", include("accounts.api.urls_users")),
+    path("api/users/", include("billing.api.urls_users")),
     path("api/videos/", include("animations.api.urls_videos")),
     path("api/videos/", include("storage.api.urls")),
     path("api/tasks/", include("animations.api.urls_tasks")),

@@ -1,0 +1,9 @@
+"""``/api/users/credits`` lives with billing; accounts knows nothing of credits."""
+
+from django.urls import path
+
+from billing.api.views import CreditsView
+
+urlpatterns = [
+    path("credits", CreditsView.as_view(), name="users-credits"),
+]
