@@ -34,4 +34,4 @@ RUN DJANGO_SECRET_KEY=collectstatic-build-step-only-not-a-runtime-key \
     && chown -R app:app /app/var /app/staticfiles
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind=0.0.0.0:8000", "--workers=3", "--access-logfile=-"]
+CMD ["gunicorn", "config.wsgi:application", "--config=python:config.gunicorn", "--bind=0.0.0.0:8000", "--workers=3", "--access-logfile=-"]
