@@ -139,3 +139,22 @@ def test_anonymous_clients_are_throttled_with_retry_after(api_client, settings):
     assert body["type"] == "client_error"
     assert body["errors"][0]["code"] == "throttled"
     assert other_ip.status_code == 200
+
+
+def test_a_scoped_view_is_limited_per_user_by_its_own_rate(monkeypatch, settings):
+    # A scope's rate comes from DEFAULT_THROTTLE_RATES, where each app adds its own.
+    monkeypatch.setitem(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "probe", "3/min")
+    alice, bob = APIClient(), APIClient()
+    alice.force_authenticate(UserFactory())
+    bob.force_authenticate(UserFactory())
+
+    allowed = [alice.get("/api/scoped").status_code for _ in range(3)]
+    throttled = alice.get("/api/scoped")
+    other_user = bob.get("/api/scoped")
+    other_scope = alice.get("/api/public")
+
+    assert allowed == [200, 200, 200]
+    assert throttled.status_code == 429
+    assert throttled.json()["errors"][0]["code"] == "throttled"
+    assert other_user.status_code == 200
+    assert other_scope.status_code == 200

@@ -41,6 +41,13 @@ class Public(APIView):
         return Response({"ok": True})
 
 
+class Scoped(APIView):
+    throttle_scope = "probe"
+
+    def get(self, request: Request) -> Response:
+        return Response({"ok": True})
+
+
 class Boom(APIView):
     permission_classes = [AllowAny]
 
@@ -80,6 +87,7 @@ def django_boom(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("api/sites", SiteList.as_view()),
     path("api/public", Public.as_view()),
+    path("api/scoped", Scoped.as_view()),
     path("api/boom", Boom.as_view()),
     path("api/missing", Missing.as_view()),
     path("api/domain", Domain.as_view()),
