@@ -7,8 +7,10 @@ The rules (``docs/architecture.md`` has the prose):
 - A plain read goes to a healthy replica, picked at random among them.
 - Read-your-writes: once the current request (or task, or thread) has written,
   its remaining reads go to the primary. ``PinningMiddleware`` also pins a
-  request with an unsafe HTTP method from its start, and gives a client that
-  wrote a signed cookie that pins its requests for ``DATABASE_PIN_SECONDS``.
+  request with an unsafe HTTP method from its start; after a request that
+  wrote, the client's requests read the primary for ``DATABASE_PIN_SECONDS``,
+  recognised by a signed cookie or, for signed-in API clients that keep no
+  cookies, by a pin on their user id in the cache.
 - ``use_primary()`` pins a block or a function explicitly.
 - Celery tasks read the primary unless the task opts in with
   ``@shared_task(read_replicas=True)`` (see ``config/celery.py``).
@@ -35,9 +37,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.utils.connection import ConnectionDoesNotExist
+from django.utils.functional import SimpleLazyObject, empty
 from prometheus_client import Counter, Gauge
 
 PIN_COOKIE = "dbpin"
@@ -70,9 +74,12 @@ class PinState:
     """Where the reads of one request, task or thread may go."""
 
     wrote: bool = False
-    pinned: bool = False  # by the client's cookie or an unsafe method
+    pinned: bool = False  # by the client's cookie or user pin, or an unsafe method
     primary_only: bool = False  # a Celery task that did not opt in to replicas
     forced: int = 0  # depth of use_primary() blocks
+    # The request being served, to look up its user's pin once it is known.
+    request: HttpRequest | None = field(default=None, repr=False)
+    user_checked: bool = False
 
 
 _state: contextvars.ContextVar[PinState | None] = contextvars.ContextVar(
@@ -274,11 +281,47 @@ def replica_report() -> dict[str, Any]:
 # ------------------------------------------------------------------------------
 
 
+def _user_pin_key(user_id: Any) -> str:
+    return f"dbpin:user:{user_id}"
+
+
+def _request_user_id(request: HttpRequest) -> Any:
+    """The signed-in user's id if authentication has already run, without running it."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        # Django's lazy session user: evaluating it here would read the session.
+        user = None if user._wrapped is empty else user._wrapped
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.pk
+    return None
+
+
+def _check_user_pin(state: PinState) -> None:
+    """Pin the request when its user wrote within the pin window.
+
+    API clients authenticate with a Bearer token and often send no cookies, so
+    the pin also lives in the cache under the user's id. The user is known only
+    once DRF has authenticated the request, so this runs at the first read
+    after that.
+    """
+    if state.pinned or state.user_checked or state.request is None:
+        return
+    user_id = _request_user_id(state.request)
+    if user_id is None:
+        return
+    state.user_checked = True
+    try:
+        state.pinned = cache.get(_user_pin_key(user_id)) is not None
+    except Exception:  # the cache is down: the primary is always correct
+        state.pinned = True
+
+
 class PrimaryReplicaRouter:
     def db_for_read(self, model: type, **hints: Any) -> str:
         if not settings.DATABASE_REPLICAS:
             return "default"
         state = current_state()
+        _check_user_pin(state)
         # The health check is skipped when the primary is required anyway.
         healthy = replica_health.healthy() if primary_reason(state) is None else []
         alias, reason = choose_read_alias(state, healthy)
@@ -300,16 +343,19 @@ class PrimaryReplicaRouter:
 class PinningMiddleware:
     """Gives each request its own pinning state and carries pins across requests.
 
-    A request pins to the primary when it has an unsafe method or carries a
-    valid pin cookie. A request that wrote sets that cookie, so the client's
-    next requests within ``DATABASE_PIN_SECONDS`` read the primary too.
+    A request pins to the primary when it has an unsafe method, carries a
+    valid pin cookie, or (once authenticated) its user has a pin in the cache.
+    A request that wrote sets both, so the client's next requests within
+    ``DATABASE_PIN_SECONDS`` read the primary too, with or without cookies.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        state = PinState(pinned=request.method in _UNSAFE_METHODS or self._has_pin(request))
+        state = PinState(
+            pinned=request.method in _UNSAFE_METHODS or self._has_pin(request), request=request
+        )
         token = begin(state)
         try:
             response = self.get_response(request)
@@ -317,6 +363,10 @@ class PinningMiddleware:
             end(token)
         if state.wrote and settings.DATABASE_REPLICAS:
             seconds = settings.DATABASE_PIN_SECONDS
+            user_id = _request_user_id(request)
+            if user_id is not None:
+                with contextlib.suppress(Exception):  # no cache: the cookie still pins
+                    cache.set(_user_pin_key(user_id), 1, timeout=seconds)
             response.set_signed_cookie(
                 PIN_COOKIE,
                 "1",

@@ -13,8 +13,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from celery import shared_task
 from django.contrib.sites.models import Site
+from django.core.cache import cache
 from django.db import connection, transaction
+from rest_framework.test import APIClient
 
+from accounts.tests.factories import UserFactory
 from config import db_router
 from config.db_router import PinState, PrimaryReplicaRouter, choose_read_alias, primary_reason
 
@@ -167,6 +170,24 @@ class TestPinningMiddleware:
         assert first.cookies[db_router.PIN_COOKIE]["httponly"] is True
         assert second.json() == {"reason": "pinned"}
         assert stranger.json() == {"reason": None}
+
+    def test_a_signed_in_user_who_wrote_is_pinned_even_without_cookies(self, settings):
+        settings.DATABASE_REPLICAS = ["replica1"]
+        writer, stranger = UserFactory(), UserFactory()
+        writer_client, stranger_client = APIClient(), APIClient()
+        writer_client.force_authenticate(writer)
+        stranger_client.force_authenticate(stranger)
+
+        wrote = writer_client.get("/probe/api/sites", {"write": "probe-u"})
+        writer_client.cookies.clear()  # a Bearer-token client that keeps no cookies
+        again = writer_client.get("/probe/api/sites")
+        other = stranger_client.get("/probe/api/sites")
+
+        assert wrote.json()["reason"] == "wrote"
+        assert cache.get(f"dbpin:user:{writer.pk}") == 1
+        assert again.json()["reason"] == "pinned"
+        assert other.json()["reason"] is None
+        assert cache.get(f"dbpin:user:{stranger.pk}") is None
 
     def test_a_forged_pin_cookie_is_ignored(self, client):
         client.cookies[db_router.PIN_COOKIE] = "1"

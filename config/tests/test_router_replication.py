@@ -28,7 +28,9 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.sites.models import Site
 from django.db import connections, transaction
+from rest_framework.test import APIClient
 
+from accounts.tests.factories import UserFactory
 from config import db_router
 from config.tests.urls_router import PREFIX, probe_domains
 
@@ -207,6 +209,24 @@ def test_the_writing_client_reads_the_primary_until_its_pin_expires(planted, cli
     assert ONLY_ON_REPLICA in unpinned
     assert ONLY_ON_REPLICA in expired
     assert ONLY_ON_PRIMARY not in expired
+
+
+def test_a_signed_in_api_client_without_cookies_reads_its_writes(planted):
+    writer, reader = APIClient(), APIClient()
+    writer.force_authenticate(UserFactory())
+    reader.force_authenticate(UserFactory())
+
+    wrote = writer.get("/probe/api/sites", {"write": f"{PREFIX}api"}).json()
+    writer.cookies.clear()
+    writer_next = writer.get("/probe/api/sites").json()
+    reader_next = reader.get("/probe/api/sites").json()
+
+    assert wrote == {"domains": [f"{PREFIX}api", ONLY_ON_PRIMARY], "reason": "wrote"}
+    assert writer_next == {"domains": [f"{PREFIX}api", ONLY_ON_PRIMARY], "reason": "pinned"}
+    # The reader is served by the replica (which may by now have the new row too).
+    assert ONLY_ON_REPLICA in reader_next["domains"]
+    assert ONLY_ON_PRIMARY not in reader_next["domains"]
+    assert reader_next["reason"] is None
 
 
 def test_an_unsafe_method_reads_the_primary_even_before_it_writes(planted, client):

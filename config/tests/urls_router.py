@@ -6,6 +6,9 @@ from django.contrib.sites.models import Site
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from config import db_router, health
 
@@ -38,7 +41,20 @@ def reason(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"reason": db_router.primary_reason(state)})
 
 
+class ApiSites(APIView):
+    """Signed-in: list the probe rows, writing one first when asked."""
+
+    def get(self, request: Request) -> Response:
+        if request.query_params.get("write"):
+            Site.objects.create(domain=request.query_params["write"], name="probe")
+        domains = probe_domains()
+        return Response(
+            {"domains": domains, "reason": db_router.primary_reason(db_router.current_state())}
+        )
+
+
 urlpatterns = [
+    path("probe/api/sites", ApiSites.as_view()),
     path("probe/reason", reason),
     path("probe/sites", sites),
     path("probe/write-then-read", write_then_read),
