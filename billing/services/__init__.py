@@ -1,0 +1,83 @@
+"""Billing's business rules, the only place they live.
+
+- ``ledger``: credit accounts and their append-only entries (the interface other
+  apps use: ``reserve``, ``capture``, ``release``, grants, ``refund``, ``adjust``),
+  and ``check_ledger``.
+- ``orders``: packages, payment orders at Stripe and WeChat Pay, settling them
+  once, refunds, reconciliation and expiry.
+- ``notifications``: provider notifications stored as received, applied once.
+"""
+
+from billing.services.ledger import (
+    SIGNUP_BONUS_KEY,
+    account_for,
+    adjust,
+    capture,
+    check_ledger,
+    grant_bonus,
+    grant_purchase,
+    grant_signup_bonus,
+    grant_signup_bonus_hook,
+    open_reservations,
+    recent_entries,
+    refund,
+    register_reservation_check,
+    release,
+    reserve,
+)
+from billing.services.notifications import (
+    process_event,
+    receive_stripe_event,
+    receive_wechat_notification,
+    record_event,
+    replay_events,
+)
+from billing.services.orders import (
+    active_packages,
+    create_stripe_order,
+    create_wechat_order,
+    detach_personal_data,
+    expire_pending_orders,
+    order_for,
+    reconcile_order,
+    reconcile_pending,
+    refund_order,
+    settle_paid,
+    settle_refunded,
+    settle_unpaid,
+)
+
+__all__ = [
+    "SIGNUP_BONUS_KEY",
+    "account_for",
+    "active_packages",
+    "adjust",
+    "capture",
+    "check_ledger",
+    "create_stripe_order",
+    "create_wechat_order",
+    "detach_personal_data",
+    "expire_pending_orders",
+    "grant_bonus",
+    "grant_purchase",
+    "grant_signup_bonus",
+    "grant_signup_bonus_hook",
+    "open_reservations",
+    "order_for",
+    "process_event",
+    "receive_stripe_event",
+    "receive_wechat_notification",
+    "recent_entries",
+    "reconcile_order",
+    "reconcile_pending",
+    "record_event",
+    "refund",
+    "refund_order",
+    "register_reservation_check",
+    "release",
+    "replay_events",
+    "reserve",
+    "settle_paid",
+    "settle_refunded",
+    "settle_unpaid",
+]

@@ -1,0 +1,418 @@
+"""Payment orders: packages on sale, opening an order at its provider, settling
+it (paid, unpaid, refunded) exactly once, reconciliation and expiry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from billing import metrics, stripe_gateway, wechat_gateway
+from billing.errors import (
+    InvalidNotification,
+    OrderNotRefundable,
+    PackageUnavailable,
+)
+from billing.models import (
+    CreditPackage,
+    EntryKind,
+    LedgerEntry,
+    OrderStatus,
+    PackagePrice,
+    PaymentOrder,
+    Provider,
+    ProviderEvent,
+)
+from billing.services.ledger import grant_purchase, refund
+from config.errors import DomainError
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+logger = structlog.get_logger(__name__)
+
+
+# Packages and orders
+# ------------------------------------------------------------------------------
+
+
+def active_packages() -> list[CreditPackage]:
+    return list(CreditPackage.objects.filter(active=True).prefetch_related("prices"))
+
+
+def _price(package_id: int, currency: str) -> tuple[CreditPackage, PackagePrice]:
+    price = (
+        PackagePrice.objects.select_related("package")
+        .filter(package_id=package_id, package__active=True, currency=currency.upper())
+        .first()
+    )
+    if price is None:
+        raise PackageUnavailable(attr="package_id")
+    return price.package, price
+
+
+def _existing_order(user: User, idempotency_key: str | None) -> PaymentOrder | None:
+    if not idempotency_key:
+        return None
+    return PaymentOrder.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
+def _new_order(
+    user: User,
+    *,
+    provider: str,
+    package_id: int,
+    currency: str,
+    idempotency_key: str | None,
+    trade_type: str = "",
+    payer_openid: str = "",
+) -> tuple[PaymentOrder, bool]:
+    """A pending order priced from the package, or the user's earlier order for the
+    same ``Idempotency-Key`` at the same provider (``created`` False)."""
+    # Scoped by provider: one key sent to both create endpoints opens one order each.
+    idempotency_key = f"{provider}:{idempotency_key}" if idempotency_key else None
+    earlier = _existing_order(user, idempotency_key)
+    if earlier is not None:
+        return earlier, False
+    package, price = _price(package_id, currency)
+    try:
+        with transaction.atomic():
+            order = PaymentOrder.objects.create(
+                user=user,
+                provider=provider,
+                package=package,
+                credits=package.credits,
+                amount=price.amount,
+                currency=price.currency,
+                trade_type=trade_type,
+                payer_openid=payer_openid,
+                idempotency_key=idempotency_key or None,
+                expires_at=timezone.now() + timedelta(minutes=settings.PAYMENT_ORDER_TTL_MINUTES),
+            )
+    except IntegrityError:
+        # The same key raced us in another request; its order is the answer.
+        earlier = _existing_order(user, idempotency_key)
+        if earlier is None:
+            raise
+        return earlier, False
+    return order, True
+
+
+def _fail_unopened(order: PaymentOrder, reason: str) -> None:
+    PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+        status=OrderStatus.FAILED, failure_reason=reason[:500]
+    )
+
+
+def create_stripe_order(
+    user: User, *, package_id: int, idempotency_key: str | None = None
+) -> PaymentOrder:
+    """Open a Stripe Checkout Session for a package at its ``STRIPE_CURRENCY`` price.
+
+    The order is committed before Stripe is called (no transaction is held across
+    the network) and the session is created under the order's own idempotency key.
+    A repeat with the same ``Idempotency-Key`` returns the first order. Nothing here
+    grants credits: only the signed notification or reconciliation does.
+    """
+    order, created = _new_order(
+        user,
+        provider=Provider.STRIPE,
+        package_id=package_id,
+        currency=settings.STRIPE_CURRENCY,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        return order
+    assert order.expires_at is not None
+    try:
+        session = stripe_gateway.create_checkout_session(
+            order_id=str(order.pk),
+            name=f"{order.package.name} ({order.credits} credits)",
+            credits=order.credits,
+            amount=order.amount,
+            currency=order.currency,
+            expires_at=int(order.expires_at.timestamp()),
+        )
+    except DomainError as exc:
+        _fail_unopened(order, exc.detail)
+        raise
+    order.provider_session_id = session["id"]
+    order.checkout_url = session.get("url") or ""
+    if session.get("expires_at"):
+        order.expires_at = datetime.fromtimestamp(int(session["expires_at"]), tz=UTC)
+    order.save(update_fields=["provider_session_id", "checkout_url", "expires_at"])
+    return order
+
+
+def create_wechat_order(
+    user: User,
+    *,
+    package_id: int,
+    trade_type: str,
+    openid: str = "",
+    client_ip: str = "",
+    idempotency_key: str | None = None,
+) -> PaymentOrder:
+    """Open a WeChat Pay transaction (native, jsapi or h5) for a package's CNY price,
+    in fen. Like Stripe: the order is committed first, a repeated key returns the
+    first order, and only the notification or reconciliation grants credits."""
+    order, created = _new_order(
+        user,
+        provider=Provider.WECHAT,
+        package_id=package_id,
+        currency="CNY",
+        idempotency_key=idempotency_key,
+        trade_type=trade_type,
+        payer_openid=openid,
+    )
+    if not created:
+        return order
+    assert order.expires_at is not None
+    try:
+        result = wechat_gateway.create_transaction(
+            trade_type=trade_type,
+            out_trade_no=order.out_trade_no,
+            description=f"{order.package.name} ({order.credits} credits)"[:127],
+            total_fen=order.amount,
+            expires_at=order.expires_at,
+            openid=openid,
+            client_ip=client_ip,
+        )
+    except DomainError as exc:
+        _fail_unopened(order, exc.detail)
+        raise
+    order.code_url = result.get("code_url", "")
+    order.h5_url = result.get("h5_url", "")
+    order.jsapi_params = result.get("jsapi_params")
+    order.save(update_fields=["code_url", "h5_url", "jsapi_params"])
+    return order
+
+
+def order_for(user: User, order_id: object) -> PaymentOrder | None:
+    return PaymentOrder.objects.select_related("package").filter(pk=order_id, user=user).first()
+
+
+def settle_paid(
+    order: PaymentOrder, *, amount: int, currency: str, payment_id: str, source: str
+) -> bool:
+    """Mark an order paid and grant its credits, exactly once.
+
+    The provider's amount and currency must equal the order's, or nothing changes
+    (``invalid_notification``). The claim is a conditional update from any unpaid
+    state (a payment that lands after we closed the order still bought the
+    credits); only the winner grants, and the grant's key is the order's, so a
+    duplicate, a concurrent delivery or reconciliation can never grant twice.
+    Returns True when this call settled the order.
+    """
+    if amount != order.amount or currency.upper() != order.currency.upper():
+        raise InvalidNotification(
+            f"Paid {amount} {currency.upper()}, the order is {order.amount} {order.currency}."
+        )
+    with transaction.atomic():
+        won = PaymentOrder.objects.filter(
+            pk=order.pk,
+            status__in=[OrderStatus.PENDING, OrderStatus.CANCELED, OrderStatus.FAILED],
+        ).update(status=OrderStatus.PAID, paid_at=timezone.now(), provider_payment_id=payment_id)
+        if not won:
+            return False
+        order.refresh_from_db()
+        grant_purchase(order)
+        transaction.on_commit(
+            lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome="paid").inc()
+        )
+    logger.info("payment settled", order_id=str(order.pk), source=source)
+    return True
+
+
+def settle_unpaid(order: PaymentOrder, *, status: str, reason: str = "") -> bool:
+    """A pending order that will not be paid becomes failed or canceled; nothing else moves."""
+    won = PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+        status=status, failure_reason=reason[:500], closed_at=timezone.now()
+    )
+    if won:
+        metrics.PAYMENTS.labels(provider=order.provider, outcome=status).inc()
+    return bool(won)
+
+
+def settle_refunded(
+    order: PaymentOrder, *, refunded_amount: int | None = None, source: str, reason: str = ""
+) -> LedgerEntry | None:
+    """Take back a refunded payment's credits in proportion to the money returned so
+    far (``refunded_amount`` is cumulative, minor units; None means all of it),
+    rounded up, as far as they are unspent (``refund``).
+
+    The order row is locked, so notices of the same refund, or the notice that
+    follows a refund staff made, find the credits already taken and change nothing.
+    A full refund moves the order to ``refunded``; a partial one leaves it paid.
+    """
+    refunded_amount = order.amount if refunded_amount is None else refunded_amount
+    refunded_amount = max(0, min(refunded_amount, order.amount))
+    target = -(-order.credits * refunded_amount // order.amount)
+    with transaction.atomic():
+        locked = PaymentOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in {OrderStatus.PAID, OrderStatus.REFUNDED}:
+            return None
+        taken = LedgerEntry.objects.filter(order=locked, kind=EntryKind.REFUND).aggregate(
+            claimed=Sum(F("shortfall") - F("amount"))
+        )["claimed"]
+        missing = target - int(taken or 0)
+        if refunded_amount == order.amount and locked.status == OrderStatus.PAID:
+            locked.status = OrderStatus.REFUNDED
+            locked.refunded_at = timezone.now()
+            locked.save(update_fields=["status", "refunded_at"])
+            transaction.on_commit(
+                lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome="refunded").inc()
+            )
+        if missing <= 0:
+            return None
+        return refund(
+            locked.user,
+            missing,
+            ref=f"payment_order:{order.pk}",
+            key=f"order:{order.pk}:refund:{refunded_amount}",
+            order=locked,
+            reason=reason or f"Refunded {refunded_amount} {order.currency} ({source})",
+        )
+
+
+def refund_order(order: PaymentOrder, *, staff: User | None, reason: str) -> LedgerEntry | None:
+    """Staff refund: ask the provider to return the money (under an idempotency key
+    of the order, so asking twice refunds once), then take the credits back."""
+    if order.status != OrderStatus.PAID:
+        raise OrderNotRefundable()
+    if order.provider == Provider.STRIPE:
+        stripe_gateway.create_refund(
+            payment_intent=order.provider_payment_id, order_id=str(order.pk)
+        )
+    else:
+        wechat_gateway.create_refund(
+            out_trade_no=order.out_trade_no,
+            out_refund_no=f"{order.out_trade_no[:30]}r1",
+            total_fen=order.amount,
+        )
+    who = f"staff {staff.pk}" if staff is not None else "staff"
+    return settle_refunded(order, source="admin", reason=f"{reason} ({who})")
+
+
+def reconcile_order(order: PaymentOrder) -> str:
+    """Ask the provider how a pending order stands and settle it the same way a
+    notification would. Returns the order's status afterwards."""
+    if order.provider == Provider.STRIPE:
+        if not order.provider_session_id:
+            settle_unpaid(order, status=OrderStatus.FAILED, reason="No checkout session.")
+        else:
+            session = stripe_gateway.retrieve_checkout_session(order.provider_session_id)
+            apply_stripe_session(order, session, source="reconcile")
+    else:
+        data = wechat_gateway.query_transaction(order.out_trade_no)
+        apply_wechat_transaction(order, data, source="reconcile")
+    order.refresh_from_db()
+    return order.status
+
+
+def reconcile_pending(*, older_than_minutes: int, dry_run: bool = False) -> dict[str, str]:
+    """Every pending order older than N minutes, reconciled with its provider:
+    ``order id -> status`` (the current one on a dry run)."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    results: dict[str, str] = {}
+    for order in PaymentOrder.objects.filter(
+        status=OrderStatus.PENDING, created_at__lt=cutoff
+    ).order_by("created_at"):
+        if dry_run:
+            results[str(order.pk)] = order.status
+            continue
+        try:
+            results[str(order.pk)] = reconcile_order(order)
+        except DomainError as exc:
+            results[str(order.pk)] = f"error: {exc.detail}"
+    return results
+
+
+def expire_pending_orders(*, now: datetime | None = None) -> int:
+    """Close every pending order past its ``expires_at`` at its provider, then cancel
+    it here. When the provider says it was paid after all, it is settled as paid.
+    Returns how many orders were canceled; safe to run any number of times."""
+    now = now or timezone.now()
+    canceled = 0
+    for order in PaymentOrder.objects.filter(status=OrderStatus.PENDING, expires_at__lt=now):
+        try:
+            if order.provider == Provider.STRIPE and order.provider_session_id:
+                session = stripe_gateway.retrieve_checkout_session(order.provider_session_id)
+                if session.get("status") == "open":
+                    session = stripe_gateway.expire_checkout_session(order.provider_session_id)
+                apply_stripe_session(order, session, source="expiry")
+            elif order.provider == Provider.WECHAT:
+                data = wechat_gateway.query_transaction(order.out_trade_no)
+                if data.get("trade_state") in {"NOTPAY", "USERPAYING"}:
+                    wechat_gateway.close_transaction(order.out_trade_no)
+                    data = {**data, "trade_state": "CLOSED"}
+                apply_wechat_transaction(order, data, source="expiry")
+            else:
+                settle_unpaid(order, status=OrderStatus.FAILED, reason="No checkout session.")
+        except DomainError as exc:
+            logger.warning("could not expire order", order_id=str(order.pk), error=exc.detail)
+            continue
+        order.refresh_from_db()
+        canceled += order.status == OrderStatus.CANCELED
+    return canceled
+
+
+def apply_stripe_session(order: PaymentOrder, session: dict[str, Any], *, source: str) -> None:
+    if session.get("payment_status") == "paid":
+        settle_paid(
+            order,
+            amount=int(session.get("amount_total") or 0),
+            currency=str(session.get("currency") or ""),
+            payment_id=str(session.get("payment_intent") or ""),
+            source=source,
+        )
+    elif session.get("status") == "expired":
+        settle_unpaid(order, status=OrderStatus.CANCELED, reason=f"Session expired ({source}).")
+
+
+def apply_wechat_transaction(order: PaymentOrder, data: dict[str, Any], *, source: str) -> None:
+    state = data.get("trade_state")
+    if state == "SUCCESS":
+        _check_wechat_merchant(data)
+        settle_paid(
+            order,
+            amount=int((data.get("amount") or {}).get("total") or 0),
+            currency=str((data.get("amount") or {}).get("currency") or "CNY"),
+            payment_id=str(data.get("transaction_id") or ""),
+            source=source,
+        )
+    elif state in {"CLOSED", "REVOKED"}:
+        settle_unpaid(order, status=OrderStatus.CANCELED, reason=f"{state} ({source}).")
+    elif state == "PAYERROR":
+        settle_unpaid(order, status=OrderStatus.FAILED, reason=f"{state} ({source}).")
+
+
+def _check_wechat_merchant(data: dict[str, Any]) -> None:
+    if (
+        data.get("mchid") != settings.WECHATPAY_MCHID
+        or data.get("appid") != settings.WECHATPAY_APPID
+    ):
+        raise InvalidNotification("The transaction belongs to another merchant or app.")
+
+
+def detach_personal_data(user: User) -> None:
+    """Registered with ``accounts.hooks.on_erasure``: orders and ledger rows are kept
+    (money records outlive the person) but lose what identifies the payer: the
+    WeChat openid, JS bridge parameters, and provider payloads (which carry names,
+    emails and openids) reduced to their ids. Idempotent."""
+    with transaction.atomic():
+        PaymentOrder.objects.filter(user=user).update(
+            payer_openid="", jsapi_params=None, checkout_url="", code_url="", h5_url=""
+        )
+        for event in ProviderEvent.objects.filter(order__user=user):
+            if event.payload.get("redacted") is True:
+                continue
+            event.payload = {"id": event.event_id, "type": event.event_type, "redacted": True}
+            event.headers = {}
+            event.save(update_fields=["payload", "headers"])
