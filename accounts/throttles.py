@@ -1,4 +1,8 @@
-"""Throttles of the sign-in endpoints: per client address and per account (email).
+"""Throttles of the sign-in endpoints: per client address and per account.
+
+The account is the email a request names (register, login, password reset),
+or for the social logins the signed-in user linking a provider: before the
+provider answers, an anonymous social sign-in names no account of ours.
 
 Rates are the scopes in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (see the
 ACCOUNTS section of the settings), read at request time. Over the limit, DRF
@@ -40,6 +44,12 @@ class _PerEmail(_Throttle):
         return email.strip().lower() if isinstance(email, str) and email.strip() else None
 
 
+class _PerUser(_Throttle):
+    def ident_for(self, request: Request) -> str | None:
+        user = request.user
+        return str(user.pk) if user is not None and user.is_authenticated else None
+
+
 class AuthIPThrottle(_PerIP):
     scope = "auth_ip"
 
@@ -58,3 +68,7 @@ class PasswordResetAccountThrottle(_PerEmail):
 
 class SocialIPThrottle(_PerIP):
     scope = "social_ip"
+
+
+class SocialAccountThrottle(_PerUser):
+    scope = "social_account"

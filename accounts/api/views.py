@@ -37,6 +37,7 @@ from accounts.throttles import (
     AuthIPThrottle,
     PasswordResetAccountThrottle,
     PasswordResetIPThrottle,
+    SocialAccountThrottle,
     SocialIPThrottle,
 )
 from accounts.tokens import issue_tokens
@@ -98,7 +99,7 @@ class _SocialLoginView(APIView):
     """Without a Bearer token: sign in or sign up. With one: link to that user."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [SocialIPThrottle]
+    throttle_classes = [SocialIPThrottle, SocialAccountThrottle]
     method = ""
 
     def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:

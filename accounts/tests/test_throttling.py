@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
+from accounts.tests.conftest import bearer
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +101,40 @@ def test_social_login_is_throttled_per_ip(api_client, rates, wechat):
 
     assert response.status_code == 429
     assert len(wechat.requests_to("/sns/oauth2/access_token")) == 1
+
+
+def test_social_linking_is_throttled_per_signed_in_user_across_addresses(api_client, rates, wechat):
+    # Given a signed-in user linking WeChat from ever-changing addresses
+    rates(social_account="2/min", social_ip="100/min")
+    user = UserFactory()
+    bearer(api_client, user)
+    codes = [
+        api_client.post(
+            "/api/auth/wechat/login", {"code": "bad"}, REMOTE_ADDR=f"8.8.8.{n}"
+        ).status_code
+        for n in range(3)
+    ]
+
+    # Then the third attempt is throttled, and WeChat never hears of it
+    assert codes == [400, 400, 429]
+    assert len(wechat.requests_to("/sns/oauth2/access_token")) == 2
+    # And anonymous sign-ins from a fresh address are not held back by that user's count
+    api_client.credentials()
+    anonymous = api_client.post("/api/auth/wechat/login", {"code": "bad"}, REMOTE_ADDR="8.8.9.9")
+    assert anonymous.status_code == 400
+
+
+def test_password_reset_is_throttled_per_ip_with_retry_after(api_client, rates):
+    rates(password_reset_ip="2/hour", password_reset_account="100/hour")
+
+    responses = [
+        api_client.post(
+            "/api/auth/password/reset", {"email": f"u{n}@example.com"}, REMOTE_ADDR="8.8.4.4"
+        )
+        for n in range(3)
+    ]
+
+    assert [r.status_code for r in responses] == [202, 202, 429]
+    assert 0 < int(responses[2]["Retry-After"]) <= 3600
+    assert responses[2].json()["errors"][0]["code"] == "throttled"
+    assert mail.outbox == []
