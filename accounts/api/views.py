@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
@@ -50,6 +51,13 @@ def user_queryset() -> QuerySet[User]:
     return User.objects.prefetch_related("emailaddress_set", "socialaccount_set")
 
 
+def _valid(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """The request body, validated (400 in the contract's shape otherwise)."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def _user_data(user: User) -> dict[str, Any]:
     return UserSerializer(user_queryset().get(pk=user.pk)).data
 
@@ -71,9 +79,8 @@ class RegisterView(APIView):
         summary="Create an account with email and password; sends a verification email.",
     )
     def post(self, request: Request) -> Response:
-        s = RegisterSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        user = services.register(request._request, **s.validated_data)
+        data = _valid(RegisterSerializer, request)
+        user = services.register(request._request, **data)
         return Response(_auth_body(user, method=services.PASSWORD), status=status.HTTP_201_CREATED)
 
 
@@ -89,9 +96,8 @@ class LoginView(APIView):
         summary="Sign in with email and password (400 invalid_credentials).",
     )
     def post(self, request: Request) -> Response:
-        s = LoginSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        user = services.authenticate(request._request, **s.validated_data)
+        data = _valid(LoginSerializer, request)
+        user = services.authenticate(request._request, **data)
         return Response(_auth_body(user, method=services.PASSWORD))
 
 
@@ -140,9 +146,7 @@ class GoogleLoginView(_SocialLoginView):
         "that is taken but not verified by Google gives 409 signup_incomplete." + _LINK_NOTE,
     )
     def post(self, request: Request) -> Response:
-        s = GoogleLoginSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        return self.finish(request, s.validated_data)
+        return self.finish(request, _valid(GoogleLoginSerializer, request))
 
     def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:
         if data.get("id_token"):
@@ -166,9 +170,7 @@ class WeChatLoginView(_SocialLoginView):
         description="WeChat gives no email, so it never joins an existing account." + _LINK_NOTE,
     )
     def post(self, request: Request) -> Response:
-        s = WeChatLoginSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        return self.finish(request, s.validated_data)
+        return self.finish(request, _valid(WeChatLoginSerializer, request))
 
     def sociallogin(self, request: Request, data: dict[str, Any]) -> Any:
         return social.wechat_login_from_code(request._request, data["code"])
@@ -199,9 +201,8 @@ class LogoutView(APIView):
         summary="Sign out: the refresh token is blacklisted.",
     )
     def post(self, request: Request) -> Response:
-        s = RefreshSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.logout(refresh=s.validated_data["refresh"])
+        data = _valid(RefreshSerializer, request)
+        services.logout(refresh=data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -225,9 +226,8 @@ class PasswordResetView(APIView):
         summary="Email a password-reset link; 202 whether or not the account exists.",
     )
     def post(self, request: Request) -> Response:
-        s = PasswordResetSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.request_password_reset(request._request, email=s.validated_data["email"])
+        data = _valid(PasswordResetSerializer, request)
+        services.request_password_reset(request._request, email=data["email"])
         return Response(
             {"detail": "If an account uses this address, a reset link is on its way."},
             status=status.HTTP_202_ACCEPTED,
@@ -246,9 +246,8 @@ class PasswordResetConfirmView(APIView):
         summary="Set a new password with the key from the reset email; signs out everywhere.",
     )
     def post(self, request: Request) -> Response:
-        s = PasswordResetConfirmSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.reset_password(request._request, **s.validated_data)
+        data = _valid(PasswordResetConfirmSerializer, request)
+        services.reset_password(request._request, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -264,9 +263,8 @@ class EmailVerifyView(APIView):
         summary="Verify an email address with the key from the verification email.",
     )
     def post(self, request: Request) -> Response:
-        s = KeySerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.verify_email(request._request, key=s.validated_data["key"])
+        data = _valid(KeySerializer, request)
+        services.verify_email(request._request, key=data["key"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -284,9 +282,8 @@ class ProfileView(APIView):
         summary="Change display name, avatar URL or locale.",
     )
     def put(self, request: Request) -> Response:
-        s = ProfileSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.update_profile(request.user, **s.validated_data)
+        data = _valid(ProfileSerializer, request)
+        services.update_profile(request.user, **data)
         return Response(_user_data(request.user))
 
 
@@ -302,12 +299,11 @@ class AccountView(APIView):
         "ACCOUNTS_REAUTH_MAX_AGE seconds (403 reauthentication_required otherwise).",
     )
     def delete(self, request: Request) -> Response:
-        s = EraseAccountSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
+        data = _valid(EraseAccountSerializer, request)
         token = request.auth
         services.check_reauthentication(
             request.user,
-            password=s.validated_data.get("password") or None,
+            password=data.get("password") or None,
             auth_method=token.get("amr") if token is not None else None,
             auth_time=token.get("auth_time") if token is not None else None,
         )
