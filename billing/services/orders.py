@@ -72,14 +72,14 @@ def _new_order(
     idempotency_key: str | None,
     trade_type: str = "",
     payer_openid: str = "",
-) -> tuple[PaymentOrder, bool]:
-    """A pending order priced from the package, or the user's earlier order for the
-    same ``Idempotency-Key`` at the same provider (``created`` False)."""
+) -> PaymentOrder:
+    """A new pending order priced from the package, or the user's earlier order for
+    the same ``Idempotency-Key`` at the same provider."""
     # Scoped by provider: one key sent to both create endpoints opens one order each.
     idempotency_key = f"{provider}:{idempotency_key}" if idempotency_key else None
     earlier = _existing_order(user, idempotency_key)
     if earlier is not None:
-        return earlier, False
+        return earlier
     package, price = _price(package_id, currency)
     try:
         with transaction.atomic():
@@ -100,8 +100,8 @@ def _new_order(
         earlier = _existing_order(user, idempotency_key)
         if earlier is None:
             raise
-        return earlier, False
-    return order, True
+        return earlier
+    return order
 
 
 def _fail_unopened(order: PaymentOrder, reason: str) -> None:
@@ -117,17 +117,19 @@ def create_stripe_order(
 
     The order is committed before Stripe is called (no transaction is held across
     the network) and the session is created under the order's own idempotency key.
-    A repeat with the same ``Idempotency-Key`` returns the first order. Nothing here
-    grants credits: only the signed notification or reconciliation does.
+    A repeat with the same ``Idempotency-Key`` returns the first order; one that
+    arrives while the first is still waiting for Stripe asks Stripe again under the
+    same key, gets the same session, and so answers with its ``checkout_url`` too.
+    Nothing here grants credits: only the signed notification or reconciliation does.
     """
-    order, created = _new_order(
+    order = _new_order(
         user,
         provider=Provider.STRIPE,
         package_id=package_id,
         currency=settings.STRIPE_CURRENCY,
         idempotency_key=idempotency_key,
     )
-    if not created:
+    if order.status != OrderStatus.PENDING or order.checkout_url:
         return order
     assert order.expires_at is not None
     try:
@@ -161,8 +163,10 @@ def create_wechat_order(
 ) -> PaymentOrder:
     """Open a WeChat Pay transaction (native, jsapi or h5) for a package's CNY price,
     in fen. Like Stripe: the order is committed first, a repeated key returns the
-    first order, and only the notification or reconciliation grants credits."""
-    order, created = _new_order(
+    first order (asking WeChat again under the same ``out_trade_no`` while the first
+    request is still in flight, which WeChat answers with the same transaction), and
+    only the notification or reconciliation grants credits."""
+    order = _new_order(
         user,
         provider=Provider.WECHAT,
         package_id=package_id,
@@ -171,17 +175,17 @@ def create_wechat_order(
         trade_type=trade_type,
         payer_openid=openid,
     )
-    if not created:
+    if order.status != OrderStatus.PENDING or order.code_url or order.h5_url or order.jsapi_params:
         return order
     assert order.expires_at is not None
     try:
         result = wechat_gateway.create_transaction(
-            trade_type=trade_type,
+            trade_type=order.trade_type,
             out_trade_no=order.out_trade_no,
             description=f"{order.package.name} ({order.credits} credits)"[:127],
             total_fen=order.amount,
             expires_at=order.expires_at,
-            openid=openid,
+            openid=order.payer_openid,
             client_ip=client_ip,
         )
     except DomainError as exc:

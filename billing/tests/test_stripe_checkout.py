@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -171,3 +172,50 @@ def test_payment_creation_is_throttled_per_user(api_client, fake_stripe, monkeyp
 
     assert codes == [201, 201, 429]
     assert len(fake_stripe.sessions) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkout_url(
+    fake_stripe,
+) -> None:
+    # given a slow Stripe and a user who sends the same request twice, the second
+    # while the first still waits for its session
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    user = UserFactory()
+    package = CreditPackageFactory()
+    fake_stripe.delay = 0.4
+    bodies: list[dict] = []
+
+    def create() -> None:
+        try:
+            client = APIClient()
+            client.force_authenticate(user)
+            response = client.post(
+                "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k"
+            )
+            bodies.append({**response.json(), "http": response.status_code})
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=create)
+    second = threading.Thread(target=create)
+
+    # when both run
+    first.start()
+    time.sleep(0.2)
+    second.start()
+    first.join()
+    second.join()
+
+    # then both answer with the one order and its checkout URL; Stripe opened one session
+    order = PaymentOrder.objects.get()
+    assert [b["http"] for b in bodies] == [201, 201]
+    assert {b["id"] for b in bodies} == {str(order.pk)}
+    assert {b["checkout_url"] for b in bodies} == {order.checkout_url}
+    assert order.checkout_url.startswith("https://checkout.stripe.com/c/pay/cs_test_")
+    assert len(fake_stripe.sessions) == 1
+    assert {r["headers"]["Idempotency-Key"] for r in fake_stripe.requests} == {
+        f"checkout-{order.pk}"
+    }

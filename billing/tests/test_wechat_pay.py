@@ -286,3 +286,27 @@ def test_one_idempotency_key_sent_to_both_providers_opens_one_order_each(
 
     assert (wechat.json()["provider"], stripe.json()["provider"]) == ("wechat", "stripe")
     assert PaymentOrder.objects.count() == 2
+
+
+
+@pytest.mark.django_db
+def test_a_repeat_while_wechat_is_still_answering_gets_the_same_code_url(
+    api_client, fake_wechatpay
+) -> None:
+    # given a first request whose order is committed but whose WeChat answer is not
+    # recorded yet (it is still in flight)
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+    body = {"package_id": package.pk, "trade_type": "native"}
+    first = api_client.post("/api/payments/wechat/create", body, HTTP_IDEMPOTENCY_KEY="k").json()
+    PaymentOrder.objects.filter(pk=first["id"]).update(code_url="")
+
+    # when the repeat arrives
+    second = api_client.post("/api/payments/wechat/create", body, HTTP_IDEMPOTENCY_KEY="k")
+
+    # then it asks WeChat again for the same out_trade_no and answers with the same QR code
+    assert second.status_code == 201
+    assert (second.json()["id"], second.json()["code_url"]) == (first["id"], first["code_url"])
+    assert len(fake_wechatpay.transactions) == 1
+    assert [r["path"] for r in fake_wechatpay.requests] == ["/v3/pay/transactions/native"] * 2
+    assert PaymentOrder.objects.get().code_url == first["code_url"]

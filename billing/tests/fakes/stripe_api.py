@@ -40,6 +40,8 @@ class FakeStripe:
         self.requests: list[dict[str, Any]] = []
         self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self.fail_next: int | None = None
+        # Seconds each request waits before it is answered: a slow Stripe.
+        self.delay = 0.0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(
@@ -159,6 +161,7 @@ class FakeStripe:
                 raw = self.rfile.read(length).decode() if length else ""
                 url = urlparse(self.path)
                 form = _nest(parse_qsl(raw or url.query, keep_blank_values=True))
+                time.sleep(fake.delay)
                 with fake.lock:
                     fake.requests.append(
                         {

@@ -82,6 +82,7 @@ class FakeWechatPay:
     def __init__(self) -> None:
         self.merchant_key, self.platform_key = _keys()
         self.transactions: dict[str, dict[str, Any]] = {}
+        self.prepays: dict[str, dict[str, str]] = {}
         self.refunds: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.rejected_signatures = 0
@@ -209,6 +210,13 @@ class FakeWechatPay:
                 return 400, {"code": "PARAM_ERROR", "message": "mchid/appid"}
             if trade_type == "JSAPI" and not body.get("payer", {}).get("openid"):
                 return 400, {"code": "PARAM_ERROR", "message": "openid required"}
+            earlier = self.transactions.get(body["out_trade_no"])
+            if earlier is not None:
+                # WeChat answers a repeated order with the same parameters with the
+                # same prepay result, and refuses one that differs.
+                if earlier["amount"]["total"] != body["amount"]["total"]:
+                    return 400, {"code": "OUT_TRADE_NO_USED", "message": "商户订单号重复"}
+                return 200, self.prepays[body["out_trade_no"]]
             self.transactions[body["out_trade_no"]] = {
                 "appid": body["appid"],
                 "mchid": body["mchid"],
@@ -220,13 +228,8 @@ class FakeWechatPay:
                 "payer": body.get("payer", {}),
                 "time_expire": body.get("time_expire"),
             }
-            if trade_type == "NATIVE":
-                return 200, {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_hex(4)}"}
-            if trade_type == "H5":
-                return 200, {
-                    "h5_url": f"https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx{secrets.token_hex(8)}"
-                }
-            return 200, {"prepay_id": f"wx{secrets.token_hex(14)}"}
+            self.prepays[body["out_trade_no"]] = _prepay(trade_type)
+            return 200, self.prepays[body["out_trade_no"]]
         if parts[:4] == ["v3", "pay", "transactions", "out-trade-no"] and len(parts) >= 5:
             txn = self.transactions.get(parts[4])
             if txn is None:
@@ -289,6 +292,17 @@ class FakeWechatPay:
                 self._serve("POST")
 
         return Handler
+
+
+def _prepay(trade_type: str) -> dict[str, str]:
+    if trade_type == "NATIVE":
+        return {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_hex(4)}"}
+    if trade_type == "H5":
+        prepay_id = f"wx{secrets.token_hex(8)}"
+        return {
+            "h5_url": f"https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id={prepay_id}"
+        }
+    return {"prepay_id": f"wx{secrets.token_hex(14)}"}
 
 
 def post_notification(client: Any, body: bytes, headers: dict[str, str]) -> Any:
