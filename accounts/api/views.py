@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +33,7 @@ from accounts.api.serializers import (
     UserSerializer,
     WeChatLoginSerializer,
 )
+from accounts.authentication import contract_error
 from accounts.models import User
 from accounts.throttles import (
     AuthAccountThrottle,
@@ -187,7 +189,10 @@ class RefreshView(TokenRefreshView):
         summary="Rotate a refresh token: a new pair; the old refresh token stops working.",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed as exc:
+            raise contract_error(exc) from exc
 
 
 class LogoutView(APIView):

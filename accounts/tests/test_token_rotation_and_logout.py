@@ -111,3 +111,37 @@ def test_user_disabled_directly_in_the_database_is_refused(api_client):
 
     assert _me(api_client, tokens["access"]) == 401
     assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
+
+
+def test_refused_tokens_answer_one_error_in_the_contract_shape(api_client):
+    # Given a replayed refresh token, a garbage access token and a revoked one
+    user = UserFactory()
+    first = issue_tokens(user, method="password")
+    assert api_client.post("/api/auth/refresh", {"refresh": first["refresh"]}).status_code == 200
+    replay = api_client.post("/api/auth/refresh", {"refresh": first["refresh"]})
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    garbage = api_client.get("/api/auth/me")
+    services.sign_out_everywhere(user)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {first['access']}")
+    revoked = api_client.get("/api/auth/me")
+
+    # Then each is a 401 with exactly one error a client can switch on
+    assert replay.status_code == garbage.status_code == revoked.status_code == 401
+    assert replay.json() == {
+        "type": "client_error",
+        "errors": [{"code": "token_not_valid", "detail": "Token is blacklisted", "attr": None}],
+    }
+    assert garbage.json() == {
+        "type": "client_error",
+        "errors": [
+            {
+                "code": "token_not_valid",
+                "detail": "Given token not valid for any token type",
+                "attr": None,
+            }
+        ],
+    }
+    assert revoked.json()["errors"] == [
+        {"code": "token_revoked", "detail": "This token has been revoked.", "attr": None}
+    ]
+    assert garbage["WWW-Authenticate"].startswith("Bearer")
