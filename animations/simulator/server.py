@@ -223,6 +223,20 @@ class Simulator:
                 },
             }
 
+    def task_times(self) -> list[dict[str, Any]]:
+        """Every task's real-clock times (epoch seconds), for benchmarks."""
+        with self.lock:
+            return [
+                {
+                    "task_id": t.task_id,
+                    "status": t.status,
+                    "created": t.created,
+                    "scheduled": t.scheduled,
+                    "end": t.end,
+                }
+                for t in self.tasks.values()
+            ]
+
     # -- the provider's clock ----------------------------------------------------
     def _real(self, simulated_seconds: float) -> float:
         return simulated_seconds / self.knobs.time_scale
@@ -491,6 +505,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._result(path.removeprefix("/results/").removesuffix(".mp4"), parse_qs(parts.query))
         elif path == "/__sim__/stats":
             self._send(200, self.sim.stats())
+        elif path == "/__sim__/tasks":
+            self._send(200, {"tasks": self.sim.task_times()})
         else:
             self._send(404, _error("NotFound", "Not found."))
 

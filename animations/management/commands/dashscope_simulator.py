@@ -26,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--error-rate", type=float, default=0.0)
         parser.add_argument("--latency", type=float, default=0.0)
         parser.add_argument("--short-side", type=int, default=720)
+        parser.add_argument("--jitter", type=float, default=0.0, help="Run time spread, e.g. 0.1.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         sim = Simulator(
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             error_rate=options["error_rate"],
             latency=options["latency"],
             short_side=options["short_side"],
+            jitter=options["jitter"],
         ).start()
         self.stdout.write(
             f"DashScope simulator on {sim.base_url} (time scale {sim.knobs.time_scale})"
