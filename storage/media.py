@@ -54,6 +54,15 @@ class MediaInfo:
     has_audio: bool | None = None
 
 
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether ``head`` starts like a supported image. Only for early limits while
+    bytes stream in; ``probe`` still decides what the file is."""
+    return head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
 def probe(path: str | Path) -> MediaInfo:
     """Identify an image or a video by its content; 415 for anything else."""
     path = str(path)

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from rest_framework.parsers import MultiPartParser
 
 from storage.errors import FileTooLarge
+from storage.media import looks_like_image
 
 # Room for the multipart boundaries and the small text fields around the file.
 _FORM_OVERHEAD = 64 * 1024
@@ -21,13 +22,19 @@ def upload_limit() -> int:
 
 class LimitedUploadHandler(TemporaryFileUploadHandler):
     """Writes each chunk to a temporary file and gives up past ``max_bytes``, so an
-    oversize body is never read to its end, let alone held in memory."""
+    oversize body is never read to its end, let alone held in memory. A file whose
+    first bytes are an image's gets the image limit, which is far smaller."""
 
     def __init__(self, request: HttpRequest, *, max_bytes: int) -> None:
         super().__init__(request)
+        self.limit = max_bytes
         self.max_bytes = max_bytes
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start == 0:
+            self.max_bytes = self.limit
+            if looks_like_image(raw_data):
+                self.max_bytes = min(self.limit, settings.STORAGE_MAX_IMAGE_BYTES)
         if start + len(raw_data) > self.max_bytes:
             self.file.close()
             raise FileTooLarge(
