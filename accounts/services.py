@@ -24,7 +24,9 @@ from allauth.socialaccount.internal import flows as social_flows
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -289,7 +291,7 @@ def erase_account(user: User) -> None:
     """Erase the user's personal data and disable the account, for good.
 
     Email, names, avatar, email addresses and social accounts (uid, extra data,
-    provider tokens) are deleted; the password becomes unusable; every token is
+    provider tokens) are deleted, and the admin history stops naming the user; the password becomes unusable; every token is
     revoked. The user row stays (anonymous) so records that law makes us keep
     still point somewhere. Other apps' erasure hooks run in this transaction.
     Erasing twice changes nothing more.
@@ -301,6 +303,10 @@ def erase_account(user: User) -> None:
         hooks.run_erasure_hooks(locked)
         SocialAccount.objects.filter(user=locked).delete()
         EmailAddress.objects.filter(user=locked).delete()
+        # The admin's history names the user by their email (``str(user)``).
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(User), object_id=str(locked.pk)
+        ).update(object_repr=str(locked.pk))
         locked.email = None
         locked.display_name = ""
         locked.avatar_url = ""

@@ -5,6 +5,7 @@ import time
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.contrib.admin.models import CHANGE, LogEntry
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import services
@@ -134,3 +135,20 @@ def test_erasing_twice_changes_nothing_more(hook_calls):
 
     assert User.objects.get(pk=user.pk).erased_at == erased_at
     assert len(hook_calls["erasure"]) == 1
+
+
+def test_erasure_removes_the_email_from_the_admin_history(hook_calls):
+    # Given a support edit recorded in the admin history under the user's email
+    user = UserFactory(email="history@example.com")
+    staff = UserFactory(is_staff=True)
+    other = UserFactory(email="kept@example.com")
+    for target in (user, other):
+        LogEntry.objects.log_actions(
+            user_id=staff.pk, queryset=[target], action_flag=CHANGE, change_message="[]"
+        )
+
+    services.erase_account(user)
+
+    # Then the entry stays, naming the user by id only; other users' entries are untouched
+    assert LogEntry.objects.get(object_id=str(user.pk)).object_repr == str(user.pk)
+    assert LogEntry.objects.get(object_id=str(other.pk)).object_repr == "kept@example.com"
