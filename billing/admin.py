@@ -19,6 +19,7 @@ from billing.models import (
     LedgerEntry,
     PackagePrice,
     PaymentOrder,
+    PaymentRefund,
     ProviderEvent,
 )
 from config.errors import DomainError
@@ -34,6 +35,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PaymentRefundInline(admin.TabularInline):
+    model = PaymentRefund
+    fields = ["amount", "credits", "credits_taken", "status", "out_refund_no", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -155,6 +168,7 @@ class PaymentOrderAdmin(admin.ModelAdmin):
     search_fields = ["=id", "user__email", "=provider_session_id", "=provider_payment_id"]
     show_full_result_count = False
     date_hierarchy = "created_at"
+    inlines = [PaymentRefundInline]
     actions = ["refund"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -170,12 +184,34 @@ class PaymentOrderAdmin(admin.ModelAdmin):
     def refund(self, request: HttpRequest, queryset: QuerySet[PaymentOrder]) -> None:
         for order in queryset.select_related("user"):
             try:
-                entry = services.refund_order(order, staff=request.user, reason="Admin refund")
+                row = services.refund_order(order, staff=request.user, reason="Admin refund")
             except DomainError as exc:
                 self.message_user(request, f"{order.pk}: {exc.detail}", messages.ERROR)
                 continue
-            shortfall = f" ({entry.shortfall} already spent)" if entry and entry.shortfall else ""
-            self.message_user(request, f"{order.pk}: refunded{shortfall}.", messages.SUCCESS)
+            spent = row.credits - row.credits_taken
+            shortfall = f", {spent} credits already spent" if spent else ""
+            self.message_user(
+                request, f"{order.pk}: refund {row.status}{shortfall}.", messages.SUCCESS
+            )
+
+
+@admin.register(PaymentRefund)
+class PaymentRefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "order",
+        "amount",
+        "credits",
+        "credits_taken",
+        "status",
+        "staff",
+        "created_at",
+        "settled_at",
+    ]
+    list_filter = ["status", "order__provider", "created_at"]
+    list_select_related = ["order", "staff"]
+    search_fields = ["=id", "=order__id", "=out_refund_no", "=provider_refund_id"]
+    raw_id_fields = ["order", "staff"]
 
 
 @admin.register(ProviderEvent)

@@ -52,7 +52,15 @@ class InvalidNotification(DomainError):
 class OrderNotRefundable(DomainError):
     code = "order_not_refundable"
     status_code = 409
-    default_detail = "Only a paid order can be refunded."
+    default_detail = "Only a paid order with money left to refund can be refunded."
+
+
+class RefundBeforePayment(DomainError):
+    """A refund notice overtook its payment's notice: refused, so it comes again."""
+
+    code = "refund_before_payment"
+    status_code = 409
+    default_detail = "The order is not paid yet; the refund will be applied after its payment."
 
 
 class EventProcessingFailed(DomainError):

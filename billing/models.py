@@ -53,6 +53,7 @@ class EntryKind(models.TextChoices):
     CAPTURE = "capture", _("Capture")
     RELEASE = "release", _("Release")
     REFUND = "refund", _("Refund")
+    REFUND_REVERSAL = "refund_reversal", _("Refund reversal")
     ADJUSTMENT = "adjustment", _("Adjustment")
 
 
@@ -238,6 +239,66 @@ class PaymentOrder(models.Model):
     def out_trade_no(self) -> str:
         """WeChat wants 6-32 characters of [0-9A-Za-z_-*]: the id's 32 hex digits."""
         return self.id.hex
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class PaymentRefund(models.Model):
+    """Money returned for a paid order: one row per refund at the provider, full or
+    partial, requested by staff or made at the provider and learnt from its notice.
+
+    ``credits`` is this refund's share of the order's credits (in proportion to the
+    money, rounded up over the order's refunds so far); ``credits_taken`` is what
+    the ledger could take back, the rest having been spent already. They are taken
+    when the refund is recorded, so they cannot be spent while it is pending, and
+    given back if the provider reports it failed. ``out_refund_no`` is our key at
+    the provider (WeChat's ``out_refund_no``, Stripe's idempotency key), so asking
+    twice refunds once; ``provider_refund_id`` is theirs (``re_...``, ``refund_id``).
+    Failed refunds do not count towards the order's refunded amount.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(PaymentOrder, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveIntegerField(help_text="Minor units.")
+    credits = models.PositiveIntegerField(default=0)
+    credits_taken = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    out_refund_no = models.CharField(max_length=64, unique=True)
+    provider_refund_id = models.CharField(max_length=255, blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(credits_taken__lte=F("credits")), name="refund_taken_lte_credits"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in RefundStatus]), name="refund_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider_refund_id"], name="refund_provider_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.amount} of {self.order_id} ({self.status})"
 
 
 class EventStatus(models.TextChoices):

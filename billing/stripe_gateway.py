@@ -87,11 +87,17 @@ def expire_checkout_session(session_id: str) -> dict[str, Any]:
     return _call(_client().v1.checkout.sessions.expire, session_id)
 
 
-def create_refund(*, payment_intent: str, order_id: str) -> dict[str, Any]:
+def create_refund(*, payment_intent: str, amount: int, key: str, order_id: str) -> dict[str, Any]:
+    """Refund ``amount`` (minor units) of a payment under our refund's key, so asking
+    twice refunds once; the order id rides along in the refund's metadata."""
     return _call(
         _client().v1.refunds.create,
-        params={"payment_intent": payment_intent, "metadata": {"order_id": order_id}},
-        options={"idempotency_key": f"refund-{order_id}"},
+        params={
+            "payment_intent": payment_intent,
+            "amount": amount,
+            "metadata": {"order_id": order_id},
+        },
+        options={"idempotency_key": f"refund-{key}"},
     )
 
 

@@ -130,12 +130,16 @@ def close_transaction(out_trade_no: str) -> None:
     _call(_client().close, out_trade_no=out_trade_no)
 
 
-def create_refund(*, out_trade_no: str, out_refund_no: str, total_fen: int) -> dict[str, Any]:
+def create_refund(
+    *, out_trade_no: str, out_refund_no: str, refund_fen: int, total_fen: int
+) -> dict[str, Any]:
+    """Refund ``refund_fen`` of a transaction; ``out_refund_no`` is our key, so asking
+    twice refunds once. The answer's ``status`` is usually ``PROCESSING``."""
     return _call(
         _client().refund,
         out_refund_no=out_refund_no,
         out_trade_no=out_trade_no,
-        amount={"refund": total_fen, "total": total_fen, "currency": "CNY"},
+        amount={"refund": refund_fen, "total": total_fen, "currency": "CNY"},
     )[1]
 
 

@@ -5,6 +5,7 @@
   and ``check_ledger``.
 - ``orders``: packages, payment orders at Stripe and WeChat Pay, settling them
   once, refunds, reconciliation and expiry.
+- ``refunds``: refunds of paid orders, full or partial, and their failures.
 - ``notifications``: provider notifications stored as received, applied once.
 """
 
@@ -24,6 +25,7 @@ from billing.services.ledger import (
     register_reservation_check,
     release,
     reserve,
+    reverse_refund,
 )
 from billing.services.notifications import (
     process_event,
@@ -41,11 +43,10 @@ from billing.services.orders import (
     order_for,
     reconcile_order,
     reconcile_pending,
-    refund_order,
     settle_paid,
-    settle_refunded,
     settle_unpaid,
 )
+from billing.services.refunds import record_refund, refund_order, settle_refund
 
 __all__ = [
     "SIGNUP_BONUS_KEY",
@@ -71,13 +72,15 @@ __all__ = [
     "reconcile_order",
     "reconcile_pending",
     "record_event",
+    "record_refund",
     "refund",
     "refund_order",
     "register_reservation_check",
     "release",
     "replay_events",
     "reserve",
+    "reverse_refund",
     "settle_paid",
-    "settle_refunded",
+    "settle_refund",
     "settle_unpaid",
 ]

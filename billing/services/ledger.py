@@ -259,6 +259,23 @@ def refund(
     return _once(user, key, change)
 
 
+def reverse_refund(
+    user: User, credits: int, *, ref: str, key: str, order: PaymentOrder, reason: str
+) -> LedgerEntry:
+    """Give back the credits a refund took when the provider reports that refund
+    failed: the money stayed with us, so the credits are the buyer's again. Once
+    per ``key``."""
+    return _grant(
+        user,
+        credits,
+        kind=EntryKind.REFUND_REVERSAL,
+        key=key,
+        ref=ref,
+        reason=reason,
+        order=order,
+    )
+
+
 def adjust(user: User, amount: int, *, reason: str, key: str, staff: User | None) -> LedgerEntry:
     """A staff correction: add (positive) or remove (negative) credits, with a reason.
 

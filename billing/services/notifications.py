@@ -21,12 +21,18 @@ from billing.models import (
     PaymentOrder,
     Provider,
     ProviderEvent,
+    RefundStatus,
 )
 from billing.services.orders import (
     apply_stripe_session,
     apply_wechat_transaction,
-    settle_refunded,
     settle_unpaid,
+)
+from billing.services.refunds import (
+    STRIPE_REFUND_STATUS,
+    WECHAT_REFUND_STATUS,
+    record_refund,
+    settle_refund,
 )
 
 if TYPE_CHECKING:
@@ -103,16 +109,22 @@ def _stripe_order(obj: dict[str, Any]) -> PaymentOrder | None:
     return order
 
 
+STRIPE_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "checkout.session.expired",
+    "charge.refunded",
+    "refund.updated",
+    "refund.failed",
+}
+WECHAT_REFUND_EVENTS = {"REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"}
+
+
 def _handle_stripe(event: ProviderEvent) -> bool:
     obj = ((event.payload.get("data") or {}).get("object")) or {}
     kind = event.event_type
-    if kind not in {
-        "checkout.session.completed",
-        "checkout.session.async_payment_succeeded",
-        "checkout.session.async_payment_failed",
-        "checkout.session.expired",
-        "charge.refunded",
-    }:
+    if kind not in STRIPE_EVENTS:
         return False
     order = _stripe_order(obj)
     if order is None:
@@ -127,11 +139,21 @@ def _handle_stripe(event: ProviderEvent) -> bool:
     if kind == "charge.refunded":
         if str(obj.get("currency") or "").upper() != order.currency.upper():
             raise InvalidNotification("The refund's currency is not the order's.")
-        settle_refunded(
+        # ``amount_refunded`` is cumulative: the refund is whatever is not recorded yet.
+        refunded_total = int(obj.get("amount_refunded") or 0)
+        record_refund(
             order,
-            refunded_amount=int(obj.get("amount_refunded") or 0),
-            source=f"stripe {event.event_id}",
+            refunded_total=refunded_total,
+            out_refund_no=f"{obj.get('id')}:{refunded_total}",
+            status=RefundStatus.SUCCEEDED,
+            reason=f"Refunded at Stripe ({event.event_id})",
         )
+    elif kind in {"refund.updated", "refund.failed"}:
+        known = order.refunds.filter(provider_refund_id=str(obj.get("id") or "")).first()
+        status = STRIPE_REFUND_STATUS.get(str(obj.get("status") or ""))
+        if known is None or status is None:
+            return False
+        settle_refund(known, status=status)
     elif kind in {"checkout.session.completed", "checkout.session.async_payment_succeeded"}:
         if obj.get("payment_status") != "paid":
             return False
@@ -146,7 +168,8 @@ def _handle_stripe(event: ProviderEvent) -> bool:
 def _handle_wechat(event: ProviderEvent) -> bool:
     resource = event.payload.get("resource") or {}
     paid = event.event_type == "TRANSACTION.SUCCESS" and resource.get("trade_state") == "SUCCESS"
-    refunded = event.event_type == "REFUND.SUCCESS" and resource.get("refund_status") == "SUCCESS"
+    refund_status = WECHAT_REFUND_STATUS.get(str(resource.get("refund_status") or ""))
+    refunded = event.event_type in WECHAT_REFUND_EVENTS and refund_status is not None
     if not (paid or refunded):
         return False
     out_trade_no = str(resource.get("out_trade_no") or "")
@@ -167,11 +190,15 @@ def _handle_wechat(event: ProviderEvent) -> bool:
         order.amount
     ):
         raise InvalidNotification("The refund does not match the order.")
-    if int(amount.get("refund") or 0) != order.amount:
-        # WeChat reports each partial refund on its own, not a running total; without
-        # a refund table there is no safe sum, so partial refunds are left to support.
-        return False
-    settle_refunded(order, source=f"wechat {event.event_id}")
+    # Each WeChat refund, partial or full, is reported on its own under its out_refund_no.
+    record_refund(
+        order,
+        amount=int(amount.get("refund") or 0),
+        out_refund_no=str(resource.get("out_refund_no") or ""),
+        provider_refund_id=str(resource.get("refund_id") or ""),
+        status=refund_status,
+        reason=f"Refunded at WeChat Pay ({event.event_id})",
+    )
     return True
 
 

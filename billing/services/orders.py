@@ -9,26 +9,22 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing import metrics, stripe_gateway, wechat_gateway
 from billing.errors import (
     InvalidNotification,
-    OrderNotRefundable,
     PackageUnavailable,
 )
 from billing.models import (
     CreditPackage,
-    EntryKind,
-    LedgerEntry,
     OrderStatus,
     PackagePrice,
     PaymentOrder,
     Provider,
     ProviderEvent,
 )
-from billing.services.ledger import grant_purchase, refund
+from billing.services.ledger import grant_purchase
 from config.errors import DomainError
 
 if TYPE_CHECKING:
@@ -242,66 +238,6 @@ def settle_unpaid(order: PaymentOrder, *, status: str, reason: str = "") -> bool
     if won:
         metrics.PAYMENTS.labels(provider=order.provider, outcome=status).inc()
     return bool(won)
-
-
-def settle_refunded(
-    order: PaymentOrder, *, refunded_amount: int | None = None, source: str, reason: str = ""
-) -> LedgerEntry | None:
-    """Take back a refunded payment's credits in proportion to the money returned so
-    far (``refunded_amount`` is cumulative, minor units; None means all of it),
-    rounded up, as far as they are unspent (``refund``).
-
-    The order row is locked, so notices of the same refund, or the notice that
-    follows a refund staff made, find the credits already taken and change nothing.
-    A full refund moves the order to ``refunded``; a partial one leaves it paid.
-    """
-    refunded_amount = order.amount if refunded_amount is None else refunded_amount
-    refunded_amount = max(0, min(refunded_amount, order.amount))
-    target = -(-order.credits * refunded_amount // order.amount)
-    with transaction.atomic():
-        locked = PaymentOrder.objects.select_for_update().get(pk=order.pk)
-        if locked.status not in {OrderStatus.PAID, OrderStatus.REFUNDED}:
-            return None
-        taken = LedgerEntry.objects.filter(order=locked, kind=EntryKind.REFUND).aggregate(
-            claimed=Sum(F("shortfall") - F("amount"))
-        )["claimed"]
-        missing = target - int(taken or 0)
-        if refunded_amount == order.amount and locked.status == OrderStatus.PAID:
-            locked.status = OrderStatus.REFUNDED
-            locked.refunded_at = timezone.now()
-            locked.save(update_fields=["status", "refunded_at"])
-            transaction.on_commit(
-                lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome="refunded").inc()
-            )
-        if missing <= 0:
-            return None
-        return refund(
-            locked.user,
-            missing,
-            ref=f"payment_order:{order.pk}",
-            key=f"order:{order.pk}:refund:{refunded_amount}",
-            order=locked,
-            reason=reason or f"Refunded {refunded_amount} {order.currency} ({source})",
-        )
-
-
-def refund_order(order: PaymentOrder, *, staff: User | None, reason: str) -> LedgerEntry | None:
-    """Staff refund: ask the provider to return the money (under an idempotency key
-    of the order, so asking twice refunds once), then take the credits back."""
-    if order.status != OrderStatus.PAID:
-        raise OrderNotRefundable()
-    if order.provider == Provider.STRIPE:
-        stripe_gateway.create_refund(
-            payment_intent=order.provider_payment_id, order_id=str(order.pk)
-        )
-    else:
-        wechat_gateway.create_refund(
-            out_trade_no=order.out_trade_no,
-            out_refund_no=f"{order.out_trade_no[:30]}r1",
-            total_fen=order.amount,
-        )
-    who = f"staff {staff.pk}" if staff is not None else "staff"
-    return settle_refunded(order, source="admin", reason=f"{reason} ({who})")
 
 
 def reconcile_order(order: PaymentOrder) -> str:

@@ -16,7 +16,13 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from billing import services
-from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
+from billing.models import (
+    CreditAccount,
+    LedgerEntry,
+    PaymentOrder,
+    PaymentRefund,
+    ProviderEvent,
+)
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.wechatpay import APPID, FakeWechatPay, post_notification
 
@@ -241,30 +247,65 @@ def test_same_idempotency_key_opens_one_wechat_transaction(api_client, fake_wech
 
 
 @pytest.mark.django_db
-def test_a_full_refund_notification_takes_the_credits_back_once(client, fake_wechatpay) -> None:
-    order = _open_order(fake_wechatpay, credits=500)
-    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
-    _notify(client, body, headers)
-    partial = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=100)
-    full = fake_wechatpay.refund_resource(order.out_trade_no)
+def test_partial_refund_notifications_take_credits_back_in_proportion_once_each(
+    client, fake_wechatpay
+) -> None:
+    # given a paid order of 500 credits for 3500 fen
+    order = _open_order(fake_wechatpay, fen=3500, credits=500)
+    _notify(client, *fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no)))
+    first = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=1000)
+    rest = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=2500)
 
+    # when 1000 fen are refunded (notified twice), then the other 2500 fen
     responses = [
-        _notify(client, *fake_wechatpay.notification(partial, event_type="REFUND.SUCCESS")),
-        _notify(client, *fake_wechatpay.notification(full, event_type="REFUND.SUCCESS")),
-        _notify(client, *fake_wechatpay.notification(full, event_type="REFUND.SUCCESS")),
+        _notify(client, *fake_wechatpay.notification(first, event_type="REFUND.SUCCESS")),
+        _notify(client, *fake_wechatpay.notification(first, event_type="REFUND.SUCCESS")),
     ]
+    after_first = (PaymentOrder.objects.get().status, _balance(order))
+    responses.append(
+        _notify(client, *fake_wechatpay.notification(rest, event_type="REFUND.SUCCESS"))
+    )
 
+    # then each refund took its share of the credits once, rounded up, and the order ends refunded
     assert [r.status_code for r in responses] == [204, 204, 204]
+    assert after_first == ("paid", 357)
+    assert PaymentOrder.objects.get().status == "refunded"
+    assert list(LedgerEntry.objects.order_by("id").values_list("kind", "amount")) == [
+        ("purchase", 500),
+        ("refund", -143),
+        ("refund", -357),
+    ]
+    assert list(
+        PaymentRefund.objects.order_by("created_at").values_list("amount", "credits", "status")
+    ) == [(1000, 143, "succeeded"), (2500, 357, "succeeded")]
+    assert _balance(order) == 0
+
+
+@pytest.mark.django_db
+def test_a_refund_notice_that_overtakes_its_payment_is_retried_not_lost(
+    client, fake_wechatpay
+) -> None:
+    # given a refund notice that arrives before the payment's
+    order = _open_order(fake_wechatpay, credits=500)
+    paid = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+    refunded = fake_wechatpay.notification(
+        fake_wechatpay.refund_resource(order.out_trade_no), event_type="REFUND.SUCCESS"
+    )
+
+    early = _notify(client, *refunded)
+    assert (early.status_code, early.json()["code"]) == (409, "FAIL")
+    assert not PaymentRefund.objects.exists()
+
+    # when the payment's notice comes, then WeChat retries the refund's
+    _notify(client, *paid)
+    retried = _notify(client, *refunded)
+
+    # then the credits were granted and taken back, each once
+    assert retried.status_code == 204
     assert PaymentOrder.objects.get().status == "refunded"
     assert list(LedgerEntry.objects.order_by("id").values_list("kind", "amount")) == [
         ("purchase", 500),
         ("refund", -500),
-    ]
-    assert list(ProviderEvent.objects.order_by("id").values_list("status", flat=True)) == [
-        "processed",
-        "ignored",
-        "processed",
-        "processed",
     ]
 
 
@@ -286,7 +327,6 @@ def test_one_idempotency_key_sent_to_both_providers_opens_one_order_each(
 
     assert (wechat.json()["provider"], stripe.json()["provider"]) == ("wechat", "stripe")
     assert PaymentOrder.objects.count() == 2
-
 
 
 @pytest.mark.django_db

@@ -42,6 +42,8 @@ class FakeStripe:
         self.fail_next: int | None = None
         # Seconds each request waits before it is answered: a slow Stripe.
         self.delay = 0.0
+        # What Stripe says of a new refund: "succeeded", or "pending" for slow methods.
+        self.refund_status = "succeeded"
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(
@@ -141,7 +143,9 @@ class FakeStripe:
             refund = {
                 "id": f"re_{secrets.token_hex(8)}",
                 "object": "refund",
-                "status": "succeeded",
+                "amount": int(form["amount"]),
+                "currency": "usd",
+                "status": self.refund_status,
                 "payment_intent": form["payment_intent"],
                 "metadata": form.get("metadata", {}),
             }

@@ -123,18 +123,25 @@ class FakeWechatPay:
         return txn
 
     def refund_resource(
-        self, out_trade_no: str, *, refund_fen: int | None = None
+        self,
+        out_trade_no: str,
+        *,
+        refund_fen: int | None = None,
+        out_refund_no: str | None = None,
+        status: str = "SUCCESS",
     ) -> dict[str, Any]:
-        """A refund notification's resource for a paid transaction (full by default)."""
+        """A refund notification's resource for a paid transaction (full by default):
+        of a refund we asked for (its ``out_refund_no``) or of a new one made at WeChat."""
         txn = self.transactions[out_trade_no]
         total = txn["amount"]["total"]
+        asked = next((r for r in self.refunds if r["out_refund_no"] == out_refund_no), None)
         return {
             "mchid": txn["mchid"],
             "out_trade_no": out_trade_no,
             "transaction_id": txn["transaction_id"],
-            "out_refund_no": f"{out_trade_no[:30]}r1",
-            "refund_id": f"5030{secrets.randbelow(10**20):020d}",
-            "refund_status": "SUCCESS",
+            "out_refund_no": out_refund_no or f"R{secrets.token_hex(12)}",
+            "refund_id": asked["refund_id"] if asked else f"5030{secrets.randbelow(10**20):020d}",
+            "refund_status": status,
             "success_time": "2026-11-25T13:00:00+08:00",
             "user_received_account": "支付用户零钱",
             "amount": {

@@ -1,0 +1,164 @@
+"""Staff refunds take the credits back at once; a refund the provider refuses or
+later fails gives them back, once, and the order is paid again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.tests.factories import UserFactory
+from billing import services
+from billing.errors import OrderNotRefundable
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
+from billing.tests.factories import CreditPackageFactory
+from billing.tests.fakes.stripe_api import FakeStripe, sign
+from billing.tests.fakes.wechatpay import FakeWechatPay, post_notification
+
+pytestmark = pytest.mark.django_db
+
+
+def _paid_stripe_order(fake: FakeStripe) -> PaymentOrder:
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    order = services.create_stripe_order(UserFactory(), package_id=package.pk)
+    _stripe_event(fake.event("checkout.session.completed", fake.pay(order.provider_session_id)))
+    return PaymentOrder.objects.get(pk=order.pk)
+
+
+def _paid_wechat_order(fake: FakeWechatPay) -> PaymentOrder:
+    package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
+    order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
+    assert (
+        post_notification(Client(), *fake.notification(fake.pay(order.out_trade_no))).status_code
+        == 204
+    )
+    return PaymentOrder.objects.get(pk=order.pk)
+
+
+def _stripe_event(event: dict) -> int:
+    payload = json.dumps(event)
+    return (
+        Client()
+        .post(
+            "/api/payments/webhook/stripe",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(payload),
+        )
+        .status_code
+    )
+
+
+def _kinds(order: PaymentOrder) -> list[tuple[str, int]]:
+    return list(
+        LedgerEntry.objects.filter(account__user=order.user)
+        .order_by("id")
+        .values_list("kind", "amount")
+    )
+
+
+def _balance(order: PaymentOrder) -> int:
+    return CreditAccount.objects.get(user=order.user).balance
+
+
+def test_a_wechat_refund_closed_after_staff_asked_gives_the_credits_back_once(
+    fake_wechatpay,
+) -> None:
+    # given a staff refund that WeChat accepted as PROCESSING
+    order = _paid_wechat_order(fake_wechatpay)
+    row = services.refund_order(order, staff=UserFactory(is_staff=True), reason="ticket 7")
+    assert (row.status, _balance(order), PaymentOrder.objects.get().status) == (
+        "pending",
+        0,
+        "refunded",
+    )
+    [asked] = fake_wechatpay.refunds
+    assert (asked["out_refund_no"], asked["amount"]["refund"]) == (row.out_refund_no, 3500)
+
+    # when WeChat reports that refund closed, twice
+    closed = fake_wechatpay.refund_resource(
+        order.out_trade_no, out_refund_no=row.out_refund_no, status="CLOSED"
+    )
+    for _ in range(2):
+        notice = fake_wechatpay.notification(closed, event_type="REFUND.CLOSED")
+        assert post_notification(Client(), *notice).status_code == 204
+
+    # then the credits are back once and the order is paid again
+    assert PaymentRefund.objects.get().status == "failed"
+    assert PaymentOrder.objects.get().status == "paid"
+    assert _kinds(order) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]
+    assert _balance(order) == 500
+
+
+def test_a_wechat_refund_that_succeeds_after_staff_asked_changes_no_more_credits(
+    fake_wechatpay,
+) -> None:
+    order = _paid_wechat_order(fake_wechatpay)
+    row = services.refund_order(order, staff=None, reason="ticket 8")
+
+    done = fake_wechatpay.refund_resource(order.out_trade_no, out_refund_no=row.out_refund_no)
+    notice = fake_wechatpay.notification(done, event_type="REFUND.SUCCESS")
+    assert post_notification(Client(), *notice).status_code == 204
+
+    refund = PaymentRefund.objects.get()
+    assert (refund.status, refund.provider_refund_id) == ("succeeded", done["refund_id"])
+    assert PaymentOrder.objects.get().status == "refunded"
+    assert _kinds(order) == [("purchase", 500), ("refund", -500)]
+
+
+def test_a_pending_stripe_refund_that_fails_gives_the_credits_back(fake_stripe) -> None:
+    # given a staff refund that Stripe left pending
+    order = _paid_stripe_order(fake_stripe)
+    fake_stripe.refund_status = "pending"
+    row = services.refund_order(order, staff=None, reason="ticket 9")
+    [asked] = fake_stripe.refunds
+    assert (row.status, row.provider_refund_id, asked["amount"]) == ("pending", asked["id"], 999)
+
+    # when Stripe reports it failed
+    failed = {**asked, "status": "failed", "failure_reason": "expired_or_canceled_card"}
+    assert _stripe_event(fake_stripe.event("refund.failed", failed)) == 200
+
+    # then the credits are back and the order is paid again
+    assert PaymentRefund.objects.get().status == "failed"
+    assert PaymentOrder.objects.get().status == "paid"
+    assert _kinds(order) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]
+
+
+def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
+    fake_stripe, client
+) -> None:
+    # given Stripe refusing the next call
+    order = _paid_stripe_order(fake_stripe)
+    fake_stripe.fail_next = 400
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    # when staff refund the order in the admin
+    response = client.post(
+        "/admin/billing/paymentorder/",
+        {"action": "refund", "_selected_action": [order.pk]},
+        follow=True,
+    )
+
+    # then it is reported, nothing stays taken, and the order is still paid
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{order.pk}: Stripe: Injected failure."
+    ]
+    assert fake_stripe.refunds == []
+    assert PaymentRefund.objects.get().status == "failed"
+    assert PaymentOrder.objects.get().status == "paid"
+    assert _kinds(order) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]
+    assert _balance(order) == 500
+
+
+def test_a_second_refund_of_a_fully_refunded_order_is_refused_without_a_provider_call(
+    fake_stripe,
+) -> None:
+    order = _paid_stripe_order(fake_stripe)
+    services.refund_order(order, staff=None, reason="ticket 10")
+
+    with pytest.raises(OrderNotRefundable):
+        services.refund_order(PaymentOrder.objects.get(), staff=None, reason="again")
+
+    assert len(fake_stripe.refunds) == 1
+    assert _kinds(order) == [("purchase", 500), ("refund", -500)]
