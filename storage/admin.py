@@ -35,7 +35,6 @@ class FileAdmin(admin.ModelAdmin):
     ]
     search_fields = ["owner__email", "=id", "sha256"]
     list_select_related = ["owner"]
-    date_hierarchy = None
     show_full_result_count = False
     ordering = ["-created_at"]
     readonly_fields = [f.name for f in File._meta.fields] + ["view_link"]
@@ -55,9 +54,6 @@ class FileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: File | None = None) -> bool:
         return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[File]:
-        return super().get_queryset(request).select_related("owner")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

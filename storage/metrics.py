@@ -1,7 +1,9 @@
-"""Prometheus: ``animate_storage_bytes{backend}``, the bytes of live files per backend.
+"""Prometheus: ``animate_storage_bytes{backend}``, the bytes of live files per backend
+(and ``animate_storage_files{backend}``, how many).
 
-Read from the database at scrape time (one grouped SUM), so every process and
-every worker reports the same truth without counters to keep in step.
+Read from the database at scrape time (``services.usage_by_backend``, one
+grouped SUM), so every process and every worker reports the same truth without
+counters to keep in step.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import DatabaseError
-from django.db.models import Count, Sum
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -17,27 +18,28 @@ from prometheus_client.registry import Collector
 _registered = False
 
 
+def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily("animate_storage_bytes", "Bytes of live files", labels=["backend"]),
+        GaugeMetricFamily("animate_storage_files", "Live files", labels=["backend"]),
+    )
+
+
 class StorageBytesCollector(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("animate_storage_bytes", "Bytes of live files", labels=["backend"])
-        yield GaugeMetricFamily("animate_storage_files", "Live files", labels=["backend"])
+        yield from _families()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from storage.models import File
+        from storage.services import usage_by_backend
 
-        size = GaugeMetricFamily("animate_storage_bytes", "Bytes of live files", labels=["backend"])
-        count = GaugeMetricFamily("animate_storage_files", "Live files", labels=["backend"])
+        size, count = _families()
         try:
-            rows = list(
-                File.objects.filter(deleted_at__isnull=True)
-                .values("backend")
-                .annotate(total=Sum("size"), files=Count("id"))
-                .order_by("backend")
-            )
+            rows = usage_by_backend()
         except DatabaseError:
+            # A scrape during a database outage reports nothing rather than failing /metrics.
             return
         for row in rows:
-            size.add_metric([row["backend"]], float(row["total"] or 0))
+            size.add_metric([row["backend"]], float(row["bytes"] or 0))
             count.add_metric([row["backend"]], float(row["files"]))
         yield size
         yield count

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,12 +168,7 @@ def plan_purge(*, older_than: timedelta) -> PurgePlan:
     registered reference check (``storage.hooks.file_references``) claims. With no
     check registered, nothing counts as orphaned: storage cannot know."""
     cutoff = timezone.now() - older_than
-    deleted = [
-        str(pk)
-        for pk in File.objects.filter(deleted_at__lt=cutoff, purged_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ]
+    deleted = _unpurged_ids(deleted_before=cutoff)
     checks = hooks.reference_checks()
     orphaned: list[str] = []
     if checks:
@@ -200,7 +195,7 @@ def purge(plan: PurgePlan) -> int:
 
 
 def usage_by_backend() -> list[dict[str, Any]]:
-    """Live files and bytes per backend."""
+    """Live files and bytes per backend (the ``storage_usage`` report and the metric)."""
     return list(
         File.objects.filter(deleted_at__isnull=True)
         .values("backend")
@@ -222,14 +217,17 @@ def usage_by_user(*, limit: int = 20) -> list[dict[str, Any]]:
 def retry_unpurged(*, older_than: timedelta) -> int:
     """Finish purges that failed (a backend was down): files deleted before the
     cutoff whose objects are still stored."""
-    cutoff = timezone.now() - older_than
-    ids = [
-        str(pk)
-        for pk in File.objects.filter(deleted_at__lt=cutoff, purged_at__isnull=True)
+    return purge_objects(_unpurged_ids(deleted_before=timezone.now() - older_than, limit=1000))
+
+
+def _unpurged_ids(*, deleted_before: datetime, limit: int | None = None) -> list[str]:
+    """Files deleted before the cutoff whose objects are still stored, in pk order."""
+    ids = (
+        File.objects.filter(deleted_at__lt=deleted_before, purged_at__isnull=True)
         .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
-    ]
-    return purge_objects(ids)
+        .values_list("pk", flat=True)
+    )
+    return [str(pk) for pk in (ids[:limit] if limit is not None else ids)]
 
 
 def _primary() -> QuerySet[File]:
