@@ -51,16 +51,19 @@ def _add(hooks: list[tuple[str, Hook]], name: str, fn: Hook) -> None:
 
 
 def run_signup_hooks(user: User) -> None:
+    """Call every sign-up hook, in registration order; the caller holds the transaction."""
     for _name, fn in _signup:
         fn(user)
 
 
 def run_erasure_hooks(user: User) -> None:
+    """Call every erasure hook, in registration order; the caller holds the transaction."""
     for _name, fn in _erasure:
         fn(user)
 
 
 def registered() -> dict[str, list[str]]:
+    """The names of the registered hooks: what sign-up and erasure will run."""
     return {"signup": [n for n, _ in _signup], "erasure": [n for n, _ in _erasure]}
 
 

@@ -59,6 +59,7 @@ PASSWORD = "password"  # noqa: S105 - the name of a sign-in method, not a secret
 
 
 def normalize_email(email: str) -> str:
+    """Emails are compared whole and case-insensitively: one spelling per address."""
     return email.strip().lower()
 
 
@@ -253,7 +254,8 @@ def _revoke_tokens(user: User) -> None:
 def logout(*, refresh: str) -> None:
     """Blacklist this refresh token; its access token dies at expiry (minutes)."""
     try:
-        RefreshToken(refresh).blacklist()
+        with transaction.atomic():
+            RefreshToken(refresh).blacklist()
     except TokenError as exc:
         raise InvalidKey("The refresh token is invalid or expired.", attr="refresh") from exc
 
