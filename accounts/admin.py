@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -22,10 +24,19 @@ class UserCreateForm(AdminUserCreationForm):
         fields = ("email",)
 
 
+class HttpsURLField(forms.URLField):
+    """A URL typed without a scheme is taken as https (Django 6's default, today)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"avatar_url": HttpsURLField}
 
 
 class EmailAddressInline(admin.TabularInline):
@@ -65,7 +76,6 @@ class ProviderFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     add_form = UserCreateForm
     form = UserEditForm
     ordering = ("-date_joined",)
