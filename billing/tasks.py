@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from billing import services
 
@@ -14,6 +15,8 @@ def expire_pending_orders() -> int:
 
 
 @shared_task(ignore_result=True)
-def reconcile_pending_orders(older_than_minutes: int = 60) -> dict[str, str]:
-    """Settle pending orders whose notification never came, by asking the provider."""
-    return services.reconcile_pending(older_than_minutes=older_than_minutes)
+def reconcile_pending_orders() -> dict[str, str]:
+    """Beat, every few minutes: settle pending orders older than
+    ``PAYMENT_RECONCILE_AFTER_MINUTES`` whose notification never came, by asking
+    the provider."""
+    return services.reconcile_pending(older_than_minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)

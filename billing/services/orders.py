@@ -236,7 +236,9 @@ def settle_unpaid(order: PaymentOrder, *, status: str, reason: str = "") -> bool
         status=status, failure_reason=reason[:500], closed_at=timezone.now()
     )
     if won:
-        metrics.PAYMENTS.labels(provider=order.provider, outcome=status).inc()
+        transaction.on_commit(
+            lambda: metrics.PAYMENTS.labels(provider=order.provider, outcome=status).inc()
+        )
     return bool(won)
 
 

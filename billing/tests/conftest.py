@@ -36,11 +36,20 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
             raise ConnectionRefusedError(f"Tests may not leave loopback: {address}")
         real_connect(sock, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        # Refused before any DNS query: a resolver lookup is itself a way out.
+        if host is not None and not _is_loopback(str(host)):
+            raise socket.gaierror(f"Tests may not resolve outside loopback: {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if host in {"localhost", "ip6-localhost"}:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -10,6 +10,7 @@ from billing.models import CreditPackage, PackagePrice, PaymentOrder
 class CreditPackageFactory(DjangoModelFactory[CreditPackage]):
     class Meta:
         model = CreditPackage
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Pack {n}")
     credits = 500

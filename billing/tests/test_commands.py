@@ -91,3 +91,29 @@ def test_replay_events_reports_events_that_still_fail(capsys) -> None:
     assert (event.status, event.attempts) == ("failed", 1)
     assert "No order matches" in event.error
     assert f"{event.pk} failed" in capsys.readouterr().out
+
+
+def test_check_ledger_reports_reservations_another_app_does_not_hold(monkeypatch, capsys) -> None:
+    # given an open reservation that the app owning it no longer knows about
+    user = UserFactory()
+    services.grant_bonus(user, 50, key="seed")
+    services.reserve(user, 20, ref="animation_task:gone", key="r")
+
+    def tasks_hold_nothing() -> list[str]:
+        return [
+            f"{ref}: {amount} reserved, task holds 0"
+            for ref, amount in services.open_reservations(services.account_for(user)).items()
+        ]
+
+    monkeypatch.setitem(services.ledger.reservation_checks, "animations", tasks_hold_nothing)
+
+    # when the ledger is checked
+    with pytest.raises(CommandError, match="1 problem"):
+        call_command("check_ledger")
+
+    # then the drift is named, and the balance was not touched
+    assert capsys.readouterr().err.strip() == (
+        "animations: animation_task:gone: 20 reserved, task holds 0"
+    )
+    assert CreditAccount.objects.get(user=user).balance == 50
+    services.release(user, ref="animation_task:gone", key="rel")

@@ -93,3 +93,32 @@ def test_an_expired_order_that_was_paid_meanwhile_is_granted_not_canceled(
     assert PaymentOrder.objects.get(pk=order.pk).status == "paid"
     assert fake_wechatpay.transactions[order.out_trade_no]["trade_state"] == "SUCCESS"
     assert LedgerEntry.objects.get().amount == 500
+
+
+def test_the_beat_reconciles_pending_orders_whose_notification_was_lost(
+    fake_stripe, settings
+) -> None:
+    # given a paid order whose notification never came, and a fresher one
+    from config.celery import app
+
+    settings.PAYMENT_RECONCILE_AFTER_MINUTES = 15
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    lost = services.create_stripe_order(UserFactory(), package_id=package.pk)
+    fresh = services.create_stripe_order(UserFactory(), package_id=package.pk)
+    fake_stripe.pay(lost.provider_session_id)
+    fake_stripe.pay(fresh.provider_session_id)
+    PaymentOrder.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - timedelta(minutes=16)
+    )
+
+    # when the scheduled task runs
+    entry = settings.CELERY_BEAT_SCHEDULE["billing-reconcile-orders"]
+    assert entry["task"] in app.tasks
+    app.tasks[entry["task"]].delay().get()
+
+    # then only the order old enough is settled, and granted once
+    assert PaymentOrder.objects.get(pk=lost.pk).status == "paid"
+    assert PaymentOrder.objects.get(pk=fresh.pk).status == "pending"
+    assert list(LedgerEntry.objects.values_list("kind", "amount", "order_id")) == [
+        ("purchase", 500, lost.pk)
+    ]

@@ -219,3 +219,22 @@ def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkou
     assert {r["headers"]["Idempotency-Key"] for r in fake_stripe.requests} == {
         f"checkout-{order.pk}"
     }
+
+
+def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe) -> None:
+    # given the real Stripe address instead of the loopback fake
+    import socket
+
+    from billing import stripe_gateway
+    from billing.errors import PaymentProviderUnavailable
+
+    settings.STRIPE_API_BASE = "https://api.stripe.com"
+
+    # then neither a lookup, a connection nor the library gets out
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("api.stripe.com", 443)
+    with pytest.raises(OSError):
+        socket.create_connection(("93.184.215.14", 443), timeout=1)
+    with pytest.raises(PaymentProviderUnavailable):
+        stripe_gateway.retrieve_checkout_session("cs_test_x")
+    assert fake_stripe.requests == []

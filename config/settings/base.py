@@ -530,6 +530,13 @@ CELERY_BEAT_SCHEDULE["billing-expire-orders"] = {
     "task": "billing.tasks.expire_pending_orders",
     "schedule": timedelta(minutes=5),
 }
+# Pending orders this old are settled from the provider's answer, in case their
+# notification was lost (WeChat stops retrying after a day, Stripe after three).
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["billing-reconcile-orders"] = {
+    "task": "billing.tasks.reconcile_pending_orders",
+    "schedule": timedelta(minutes=10),
+}
 
 # ANIMATIONS
 # ------------------------------------------------------------------------------
