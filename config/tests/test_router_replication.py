@@ -103,8 +103,13 @@ def _wait_until_replicated(primary: Server, replica: Server, timeout: int = 15) 
     assert replica.value(f"SELECT MASTER_GTID_WAIT('{position}', {timeout})") == 0
 
 
+def _replica_pid() -> int:
+    pair_dir = Path(os.environ.get("MARIADB_REPLICA_DIR", ROOT / "var/mariadb-replica"))
+    return int((pair_dir / "replica/mariadbd.pid").read_text())
+
+
 def _stop_replica_server() -> None:
-    pid = int((ROOT / "var/mariadb-replica/replica/mariadbd.pid").read_text())
+    pid = _replica_pid()
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -351,7 +356,7 @@ def test_a_health_verdict_is_cached_for_the_check_interval(planted, settings):
 
 def test_a_hung_replica_is_checked_by_one_thread_while_others_keep_the_last_verdict(pair):
     first = db_router.replica_health.verdict("replica1")
-    pid = int((ROOT / "var/mariadb-replica/replica/mariadbd.pid").read_text())
+    pid = _replica_pid()
     results: dict[str, db_router.ReplicaVerdict] = {}
     db_router.replica_health.forget()
     db_router.replica_health.verdict("replica1")  # a verdict to fall back on
