@@ -31,6 +31,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="A repeat with the same key returns the first payment and opens no other.",
 )
 
+CREATE_ERRORS = {
+    400: OpenApiResponse(description="validation_error, or package_unavailable"),
+    503: OpenApiResponse(
+        description="payment_provider_unavailable, or payment_provider_not_configured"
+    ),
+}
+
 
 def _idempotency_key(request: Request) -> str | None:
     key = request.headers.get("Idempotency-Key", "").strip()
@@ -70,7 +77,7 @@ class StripeCreateView(APIView):
 
     @extend_schema(
         request=StripeCreateSerializer,
-        responses={201: StripePaymentSerializer},
+        responses={201: StripePaymentSerializer, **CREATE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
@@ -93,7 +100,7 @@ class WechatCreateView(APIView):
 
     @extend_schema(
         request=WechatCreateSerializer,
-        responses={201: WechatPaymentSerializer},
+        responses={201: WechatPaymentSerializer, **CREATE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: Request) -> Response:
@@ -132,8 +139,17 @@ class StripeWebhookView(APIView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={200: WebhookAckSerializer},
-        parameters=[OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, "header")],
+        responses={
+            200: WebhookAckSerializer,
+            400: OpenApiResponse(
+                description="invalid_signature (nothing stored), or invalid_notification "
+                "(kept as a failed event)"
+            ),
+            409: OpenApiResponse(description="refund_before_payment: sent again later"),
+        },
+        parameters=[
+            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER)
+        ],
     )
     def post(self, request: Request) -> Response:
         try:
@@ -158,7 +174,12 @@ class WechatWebhookView(APIView):
         responses={
             204: OpenApiResponse(description="Accepted."),
             400: OpenApiResponse(description='{"code": "FAIL", "message": "..."}'),
+            409: OpenApiResponse(description='{"code": "FAIL", ...}: refund before payment'),
         },
+        parameters=[
+            OpenApiParameter(f"Wechatpay-{name}", OpenApiTypes.STR, OpenApiParameter.HEADER)
+            for name in ["Signature", "Timestamp", "Nonce", "Serial", "Signature-Type"]
+        ],
     )
     def post(self, request: Request) -> Response:
         try:

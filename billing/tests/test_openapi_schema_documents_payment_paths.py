@@ -25,3 +25,21 @@ def test_schema_documents_every_billing_path(api_client) -> None:
     create = paths["/api/payments/stripe/create"]["post"]
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
     assert "201" in create["responses"]
+
+
+def test_schema_documents_provider_errors_and_notification_headers(api_client) -> None:
+    paths = yaml.safe_load(api_client.get("/api/schema").content)["paths"]
+
+    for create in ["/api/payments/stripe/create", "/api/payments/wechat/create"]:
+        assert {"201", "400", "429", "503"} <= set(paths[create]["post"]["responses"]), create
+    stripe_hook = paths["/api/payments/webhook/stripe"]["post"]
+    wechat_hook = paths["/api/payments/webhook/wechat"]["post"]
+    assert [p["name"] for p in stripe_hook["parameters"]] == ["Stripe-Signature"]
+    assert {p["name"] for p in wechat_hook["parameters"]} == {
+        "Wechatpay-Signature",
+        "Wechatpay-Timestamp",
+        "Wechatpay-Nonce",
+        "Wechatpay-Serial",
+        "Wechatpay-Signature-Type",
+    }
+    assert {"204", "400"} <= set(wechat_hook["responses"])
