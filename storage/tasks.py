@@ -9,9 +9,10 @@ from celery import shared_task
 from storage import services
 
 
-@shared_task(name="storage.purge_file_objects", acks_late=True, max_retries=5)
+@shared_task(name="storage.purge_file_objects", acks_late=True)
 def purge_file_objects(file_ids: list[str]) -> int:
-    """Delete the objects of soft-deleted files; purged files are skipped, so a retry is harmless."""
+    """Delete the objects of soft-deleted files; purged files are skipped, so a rerun is
+    harmless. An object a backend failed to delete is left to ``retry_unpurged``."""
     return services.purge_objects(file_ids)
 
 
