@@ -50,9 +50,9 @@ def rate_for(kind: str) -> int:
 
 
 # Requests admitted here reach the provider a little later and unevenly (network,
-# scheduling), so a window 5% longer than the provider's second keeps arrivals
+# scheduling), so a window 10% longer than the provider's second keeps arrivals
 # within its limit too.
-_MARGIN = 1.05
+_MARGIN = 1.1
 
 
 def window_seconds() -> float:

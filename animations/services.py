@@ -66,9 +66,9 @@ EXPECTED_BASE = {"wan-std": 20.0, "wan-pro": 30.0}
 EXPECTED_PER_SECOND = {"wan-std": 25.0, "wan-pro": 40.0}
 # Provider seconds between the create call and the provider scheduling it.
 EXPECTED_QUEUE = 2.0
-# Close to the expected end, poll this often: detection within ~4 s, while a
+# Close to the expected end, poll this often: detection within ~5 s, while a
 # job of minutes costs only a handful of queries.
-TAIL_POLL = 4.0
+TAIL_POLL = 5.0
 PENDING_POLL = 15.0
 ERROR_BACKOFF = 10.0
 MAX_RUNTIME = 3 * 3600.0
@@ -380,7 +380,9 @@ def _record_submitted(
         row.submit_unknown = False
         row.lease_owner, row.lease_until = "", None
         row.next_poll_at = now + provider_delta(
-            EXPECTED_QUEUE + 0.9 * expected_run(row.mode, row.video_duration)
+            EXPECTED_QUEUE
+            + expected_run(row.mode, row.video_duration)
+            - _band(row.mode, row.video_duration)
         )
         _raw(row, "submit", raw)
         row.save()
@@ -469,14 +471,20 @@ def reconcile_submits(*, limit: int = 20) -> int:
 
 def expected_run(mode: str, video_seconds: float) -> float:
     """Expected provider run time in provider seconds, corrected by recent history."""
-    return (EXPECTED_BASE[mode] + EXPECTED_PER_SECOND[mode] * video_seconds) * _history_ratio(mode)
+    return _modelled(mode, video_seconds) * _history(mode)[0]
 
 
-def _history_ratio(mode: str) -> float:
-    """Median of actual / modelled run time over the last 50 succeeded tasks of a mode."""
-    key = f"animations:history-ratio:{mode}"
-    ratio = cache.get(key)
-    if ratio is None:
+def _modelled(mode: str, video_seconds: float) -> float:
+    return EXPECTED_BASE[mode] + EXPECTED_PER_SECOND[mode] * video_seconds
+
+
+def _history(mode: str) -> tuple[float, float]:
+    """``(ratio, spread)`` over the last 50 succeeded runs of a mode: the median of
+    actual / modelled run time, and how far below it the fastest tenth finished.
+    Until there are 5 runs: (1.0, 0.15)."""
+    key = f"animations:history:{mode}"
+    cached = cache.get(key)
+    if cached is None:
         rows = (
             AnimationTask.objects.filter(
                 mode=mode,
@@ -487,15 +495,26 @@ def _history_ratio(mode: str) -> float:
             .order_by("-finished_at")
             .values_list("started_at", "provider_end_time", "video_duration")[:50]
         )
-        samples = []
-        for started, ended, seconds in rows:
-            modelled = EXPECTED_BASE[mode] + EXPECTED_PER_SECOND[mode] * seconds
-            actual = (ended - started).total_seconds() * settings.ANIMATIONS_TIME_SCALE
-            if actual > 0:
-                samples.append(actual / modelled)
-        ratio = min(4.0, max(0.25, statistics.median(samples))) if len(samples) >= 5 else 1.0
-        cache.set(key, ratio, 60)
-    return float(ratio)
+        samples = sorted(
+            (ended - started).total_seconds()
+            * settings.ANIMATIONS_TIME_SCALE
+            / _modelled(mode, seconds)
+            for started, ended, seconds in rows
+            if ended > started
+        )
+        if len(samples) >= 5:
+            ratio = min(4.0, max(0.25, statistics.median(samples)))
+            fastest = samples[len(samples) // 10]
+            cached = (ratio, min(0.5, max(0.05, (ratio - fastest) / ratio)))
+        else:
+            cached = (1.0, 0.15)
+        cache.set(key, cached, 60)
+    return float(cached[0]), float(cached[1])
+
+
+def _band(mode: str, video_seconds: float) -> float:
+    """Provider seconds before the expected end from which to poll every ``TAIL_POLL``."""
+    return max(2 * TAIL_POLL, _history(mode)[1] * expected_run(mode, video_seconds))
 
 
 def estimated_finish(task: AnimationTask) -> datetime | None:
@@ -511,14 +530,13 @@ def estimated_finish(task: AnimationTask) -> datetime | None:
 
 
 def _next_poll(task: AnimationTask, now: datetime) -> datetime:
-    """Sleep until near the expected end, then poll every ``TAIL_POLL``."""
+    """Sleep until the expected end minus the spread of recent runs, then poll every
+    ``TAIL_POLL``: few queries for a long job, detection within seconds."""
     if task.provider_status == "PENDING":
         return now + provider_delta(PENDING_POLL)
     finish = estimated_finish(task) or now
-    remaining = (finish - now).total_seconds() * settings.ANIMATIONS_TIME_SCALE
-    if remaining > 2 * TAIL_POLL:
-        return now + provider_delta(max(TAIL_POLL, 0.9 * remaining))
-    return now + provider_delta(TAIL_POLL)
+    wake = finish - provider_delta(_band(task.mode, task.video_duration))
+    return max(wake, now + provider_delta(TAIL_POLL))
 
 
 def poll_due(*, limit: int | None = None) -> int:
