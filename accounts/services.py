@@ -14,12 +14,14 @@ import time
 from dataclasses import dataclass
 
 import structlog
+from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.forms import ResetPasswordForm, UserTokenForm
 from allauth.account.internal import flows as account_flows
 from allauth.account.models import EmailAddress, get_emailconfirmation_model
 from allauth.account.utils import setup_user_email
 from allauth.core.exceptions import ImmediateHttpResponse, SignupClosedException
+from allauth.core.internal.ratelimit import parse_rates
 from allauth.socialaccount.internal import flows as social_flows
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from allauth.socialaccount.providers.base import AuthProcess
@@ -114,11 +116,17 @@ def authenticate(request: HttpRequest, *, email: str, password: str) -> User:
             request, email=normalize_email(email), password=password
         )
     except ValidationError as exc:
-        raise TooManyAttempts(retry_after=60) from exc
+        raise TooManyAttempts(retry_after=_login_lockout_seconds()) from exc
     if user is None or not user.is_active or user.erased_at is not None:
         raise InvalidCredentials()
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
+
+
+def _login_lockout_seconds() -> int:
+    # allauth does not say when its failed-login limit lifts; its longest window is safe.
+    rates = parse_rates(allauth_settings.RATE_LIMITS.get("login_failed"))
+    return int(max((r.duration for r in rates), default=60))
 
 
 def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:

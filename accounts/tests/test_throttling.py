@@ -138,3 +138,31 @@ def test_password_reset_is_throttled_per_ip_with_retry_after(api_client, rates):
     assert 0 < int(responses[2]["Retry-After"]) <= 3600
     assert responses[2].json()["errors"][0]["code"] == "throttled"
     assert mail.outbox == []
+
+
+def test_allauth_failed_login_limit_answers_429_with_its_window_as_retry_after(api_client, rates):
+    # Given our own throttles out of the way, and allauth's limit of failed logins per account
+    rates(auth_account="100/min", auth_ip="100/min")
+    UserFactory(email="target@example.com", password="the-right-one-42")
+    codes = [
+        api_client.post(
+            "/api/auth/login",
+            {"email": "target@example.com", "password": f"guess-{n}"},
+            REMOTE_ADDR=f"8.8.7.{n}",
+        ).status_code
+        for n in range(5)
+    ]
+
+    # When the right password follows five wrong ones
+    locked = api_client.post(
+        "/api/auth/login",
+        {"email": "target@example.com", "password": "the-right-one-42"},
+        REMOTE_ADDR="8.8.7.9",
+    )
+
+    # Then it is refused until allauth's five-minute window has passed, and says so
+    assert codes == [400] * 5
+    assert locked.status_code == 429
+    assert locked["Retry-After"] == "300"
+    assert locked.json()["errors"][0]["code"] == "throttled"
+    assert "access" not in locked.json()
