@@ -261,6 +261,11 @@ class ReplicaHealth:
     def healthy(self) -> list[str]:
         return [alias for alias in settings.DATABASE_REPLICAS if self.verdict(alias).healthy]
 
+    def mark_down(self, alias: str, *, error: str) -> None:
+        """Record a failure seen by a query; the next check may undo it."""
+        self._verdicts[alias] = ReplicaVerdict(alias, healthy=False, error=error)
+        REPLICA_HEALTHY.labels(alias).set(0)
+
     def forget(self) -> None:
         """Drop cached verdicts so the next read checks again."""
         with self._guard:

@@ -81,6 +81,9 @@ DATABASE_REPLICAS: list[str] = []
 for _n, _url in enumerate(_replica_urls, start=1):
     _alias = f"replica{_n}"
     DATABASES[_alias] = _database(_url)
+    if DATABASES[_alias]["ENGINE"] == "django.db.backends.mysql":
+        # Reports a failed connection or query to the router at once.
+        DATABASES[_alias]["ENGINE"] = "config.db_backends.mysql"
     # In tests a replica reads the test database of the primary's name on its
     # own server: real replication fills it (see scripts/mariadb-replica).
     DATABASES[_alias].setdefault("TEST", {})["MIRROR"] = "default"

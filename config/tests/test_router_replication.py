@@ -27,7 +27,7 @@ import pytest
 from celery import shared_task
 from django.conf import settings
 from django.contrib.sites.models import Site
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -380,3 +380,17 @@ def test_a_hung_replica_is_checked_by_one_thread_while_others_keep_the_last_verd
     assert waited < 0.2
     assert results["checker"].healthy is False
     assert results["checker"].error.startswith("unreachable")
+
+
+def test_a_replica_that_fails_a_query_is_skipped_before_the_next_check(planted, settings):
+    settings.DATABASE_REPLICA_CHECK_INTERVAL = 60
+    first = probe_domains()  # a healthy verdict, cached for a minute
+    _stop_replica_server()
+
+    with pytest.raises(OperationalError):
+        probe_domains()  # the one read already sent to the dead replica
+    after = probe_domains()
+
+    assert first == [ONLY_ON_REPLICA]
+    assert after == [ONLY_ON_PRIMARY]
+    assert db_router.replica_health.verdict("replica1").error == "failed: OperationalError"
