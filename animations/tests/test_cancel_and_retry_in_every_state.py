@@ -212,3 +212,30 @@ def test_task_past_three_hours_fails_and_releases(provider) -> None:
     assert task["error"]["code"] == "InternalError.Timeout"
     assert account(user) == (1000, 0)
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_while_queued_and_cancel_twice_are_409(provider, settings) -> None:
+    user = funded_user(1000)
+    task_id = _queued(settings, user)
+    api = client_for(user)
+    assert api.post(f"/api/tasks/{task_id}/retry").status_code == 409
+    assert api.delete(f"/api/tasks/{task_id}").status_code == 200
+    again = api.delete(f"/api/tasks/{task_id}")
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["code"] == "task_not_cancelable"
+    assert account(user) == (1000, 0)
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_while_the_create_call_is_unsettled_is_409(provider, settings) -> None:
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 1
+    assert services.claim_next_queued("global") is not None
+    response = client_for(user).delete(f"/api/tasks/{task_id}")
+    assert response.status_code == 409
+    assert client_for(user).get(f"/api/tasks/{task_id}").json()["status"] == "queued"
+    assert account(user) == (1000, 12)

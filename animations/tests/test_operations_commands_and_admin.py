@@ -82,3 +82,14 @@ def test_admin_lists_searches_and_refunds(provider, client) -> None:
     )
     assert account(user) == (1000, 0)
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_count_provider_calls_and_captured_credits(provider, client) -> None:
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    drive(final(task_id))
+    text = client.get("/metrics").content.decode()
+    assert 'animations_provider_calls_total{kind="submit",outcome="200"}' in text
+    assert 'animations_credits_captured_total{mode="wan-std",model="wan2.2-animate-move"}' in text
+    assert "animations_submit_to_result_seconds_bucket" in text
