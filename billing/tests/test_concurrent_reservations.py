@@ -11,6 +11,7 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
+from billing.tests.concurrency import run_together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -18,30 +19,18 @@ def test_thirty_concurrent_reservations_against_ten_affordable_leave_exactly_ten
     # given a balance that covers ten reservations of 10
     user = UserFactory()
     services.grant_bonus(user, 100, key="seed")
-    start = threading.Barrier(30)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(n: int) -> None:
+    def attempt(n: int) -> str:
         try:
-            start.wait()
             services.reserve(user, 10, ref=f"job:{n}", key=f"reserve-{n}")
-            result = "reserved"
         except InsufficientCredits:
-            result = "refused"
+            return "refused"
         except Exception as exc:  # a deadlock or a constraint error would land here
-            result = f"error: {exc!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
+            return f"error: {exc!r}"
+        return "reserved"
 
     # when thirty try at once
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(30)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_together(30, attempt)
 
     # then exactly ten hold credits, nothing is available, twenty were refused cleanly
     assert sorted(outcomes).count("reserved") == 10
@@ -56,21 +45,7 @@ def test_thirty_concurrent_reservations_against_ten_affordable_leave_exactly_ten
 def test_the_same_key_sent_concurrently_reserves_once() -> None:
     user = UserFactory()
     services.grant_bonus(user, 100, key="seed")
-    start = threading.Barrier(10)
-    entries: list[int] = []
-
-    def attempt() -> None:
-        try:
-            start.wait()
-            entries.append(services.reserve(user, 10, ref="job:1", key="same").pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    entries = run_together(10, lambda _n: services.reserve(user, 10, ref="job:1", key="same").pk)
 
     assert len(entries) == 10 and len(set(entries)) == 1
     assert CreditAccount.objects.get(user=user).reserved == 10

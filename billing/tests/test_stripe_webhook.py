@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
+from billing.tests.concurrency import run_together
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.stripe_api import FakeStripe, sign
 
@@ -243,21 +242,7 @@ def test_concurrent_duplicate_deliveries_grant_once(fake_stripe) -> None:
     second = fake_stripe.event(
         "checkout.session.async_payment_succeeded", fake_stripe.sessions[order.provider_session_id]
     )
-    start = threading.Barrier(8)
-    statuses: list[int] = []
-
-    def deliver(n: int) -> None:
-        try:
-            start.wait()
-            statuses.append(_post(Client(), event if n % 2 else second).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_together(8, lambda n: _post(Client(), event if n % 2 else second).status_code)
 
     assert statuses == [200] * 8
     assert _balance(order) == 500

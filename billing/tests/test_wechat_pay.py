@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from django.db import connection
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
@@ -23,6 +21,7 @@ from billing.models import (
     PaymentRefund,
     ProviderEvent,
 )
+from billing.tests.concurrency import run_together
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.wechatpay import APPID, FakeWechatPay, post_notification
 
@@ -209,22 +208,9 @@ def test_concurrent_duplicate_notifications_grant_once(fake_wechatpay) -> None:
     paid = fake_wechatpay.pay(order.out_trade_no)
     first = fake_wechatpay.notification(paid)
     retry = fake_wechatpay.notification(paid, event_id=None)
-    start = threading.Barrier(8)
-    statuses: list[int] = []
-
-    def deliver(n: int) -> None:
-        try:
-            start.wait()
-            body, headers = first if n % 2 else retry
-            statuses.append(_notify(Client(), body, headers).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_together(
+        8, lambda n: _notify(Client(), *(first if n % 2 else retry)).status_code
+    )
 
     assert statuses == [204] * 8
     assert _balance(order) == 500

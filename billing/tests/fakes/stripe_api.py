@@ -8,14 +8,15 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 import pytest
+
+from billing.tests.fakes.server import LoopbackServer
 
 API_KEY = "sk_test_" + "fake"
 WEBHOOK_SECRET = "whsec_" + "loopbacktestsecret"
@@ -33,8 +34,9 @@ def _nest(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return root
 
 
-class FakeStripe:
+class FakeStripe(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__(self._handler())
         self.sessions: dict[str, dict[str, Any]] = {}
         self.refunds: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
@@ -44,23 +46,6 @@ class FakeStripe:
         self.delay = 0.0
         # What Stripe says of a new refund: "succeeded", or "pending" for slow methods.
         self.refund_status = "succeeded"
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> FakeStripe:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # What a test does on Stripe's side.
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
 
@@ -24,6 +23,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from billing.tests.fakes.server import LoopbackServer
 
 MCHID = "1900000001"
 APPID = "wx0000000000000001"
@@ -78,31 +79,15 @@ def signed_headers(
     }
 
 
-class FakeWechatPay:
+class FakeWechatPay(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__(self._handler())
         self.merchant_key, self.platform_key = _keys()
         self.transactions: dict[str, dict[str, Any]] = {}
         self.prepays: dict[str, dict[str, str]] = {}
         self.refunds: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.rejected_signatures = 0
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> FakeWechatPay:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     # What happens on WeChat's side.
 
