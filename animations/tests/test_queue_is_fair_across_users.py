@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from animations.models import AnimationTask
@@ -25,7 +27,7 @@ def test_light_user_is_served_before_a_heavy_users_backlog(provider, settings) -
     assert order == [heavy.pk, light.pk, heavy.pk, heavy.pk]
     # And the slot held one job at a time: each was sent after the previous finished
     rows = list(AnimationTask.objects.order_by("submitted_at"))
-    assert all(a.finished_at <= b.submitted_at for a, b in zip(rows, rows[1:], strict=False))
+    assert all(a.finished_at <= b.submitted_at for a, b in pairwise(rows))
     assert check_ledger() == []
 
 
