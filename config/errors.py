@@ -7,7 +7,8 @@ drf-standardized-errors) turns them into::
 
     {"type": "client_error", "errors": [{"code": ..., "detail": ..., "attr": null, **extra}]}
 
-``json_404`` / ``json_500`` give Django's own 404 and 500 the same shape.
+``json_400`` / ``json_403`` / ``json_404`` / ``json_500`` give Django's own
+errors, outside DRF, the same shape.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ class ExceptionHandler(_BaseHandler):
 
 def error_body(error_type: str, code: str, detail: str, attr: str | None = None) -> dict:
     return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    # SuspiciousOperation and the like, raised outside DRF (e.g. a bad Host header).
+    return JsonResponse(error_body("client_error", "bad_request", "Bad request."), status=400)
+
+
+def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(
+        error_body("client_error", "permission_denied", "You do not have permission."),
+        status=403,
+    )
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config import health
 
+handler400 = "config.errors.json_400"
+handler403 = "config.errors.json_403"
 handler404 = "config.errors.json_404"
 handler500 = "config.errors.json_500"
 

@@ -158,3 +158,12 @@ def test_a_scoped_view_is_limited_per_user_by_its_own_rate(monkeypatch, settings
     assert throttled.json()["errors"][0]["code"] == "throttled"
     assert other_user.status_code == 200
     assert other_scope.status_code == 200
+
+
+def test_permission_denied_outside_drf_is_a_json_403(client):
+    response = client.get("/plain/forbidden")
+
+    assert response.status_code == 403
+    assert response.json() == _error(
+        "client_error", "permission_denied", "You do not have permission."
+    )

@@ -116,3 +116,13 @@ def test_readyz_is_503_when_the_primary_database_is_down(tmp_path):
     assert status == "503"
     assert checks["primary"] == {"ok": False, "error": "OperationalError"}
     assert checks["broker"]["ok"] is True
+
+
+def test_a_bad_host_header_is_a_json_400_in_the_contract_shape(client):
+    response = client.get("/healthz", HTTP_HOST="not-ours.example")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "type": "client_error",
+        "errors": [{"code": "bad_request", "detail": "Bad request.", "attr": None}],
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.sites.models import Site
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from config.errors import DomainError
 
+handler403 = "config.errors.json_403"
 handler404 = "config.errors.json_404"
 handler500 = "config.errors.json_500"
 
@@ -80,6 +82,10 @@ class Validate(APIView):
         return Response(status=204)
 
 
+def django_forbidden(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied
+
+
 def django_boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug outside DRF")
 
@@ -93,4 +99,5 @@ urlpatterns = [
     path("api/domain", Domain.as_view()),
     path("api/validate", Validate.as_view()),
     path("plain/boom", django_boom),
+    path("plain/forbidden", django_forbidden),
 ]
