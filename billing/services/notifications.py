@@ -127,6 +127,9 @@ def _handle_stripe(event: ProviderEvent) -> bool:
     if kind not in STRIPE_EVENTS:
         return False
     order = _stripe_order(obj)
+    if order is None and not (obj.get("metadata") or {}).get("order_id"):
+        # Another integration on the same Stripe account: not ours to settle.
+        return False
     if order is None:
         raise InvalidNotification("No order matches this event.")
     event.order = order

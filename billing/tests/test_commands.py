@@ -79,7 +79,15 @@ def test_replay_events_reports_events_that_still_fail(capsys) -> None:
         provider="stripe",
         event_id="evt_orphan",
         event_type="checkout.session.completed",
-        payload={"id": "evt_orphan", "data": {"object": {"object": "checkout.session"}}},
+        payload={
+            "id": "evt_orphan",
+            "data": {
+                "object": {
+                    "object": "checkout.session",
+                    "metadata": {"order_id": "00000000-0000-4000-8000-000000000000"},
+                }
+            },
+        },
         status="failed",
     )
 

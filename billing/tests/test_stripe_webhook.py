@@ -287,3 +287,26 @@ def test_an_event_for_another_session_of_the_order_is_refused(client, fake_strip
 
     assert response.status_code == 400
     assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_event_of_another_integration_on_the_account_is_acknowledged_and_ignored(
+    client, fake_stripe
+) -> None:
+    # given a paid session that was not opened by us (no order in its metadata)
+    foreign = {
+        "id": "cs_test_foreign",
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "status": "complete",
+        "amount_total": 999,
+        "currency": "usd",
+        "metadata": {},
+        "payment_intent": "pi_foreign",
+    }
+
+    response = _post(client, fake_stripe.event("checkout.session.completed", foreign))
+
+    assert response.status_code == 200
+    assert ProviderEvent.objects.get().status == "ignored"
+    assert not LedgerEntry.objects.exists()
