@@ -1,7 +1,9 @@
 """What a file is, decided by its bytes, and whether it is fit for DashScope.
 
 ``probe`` identifies a file by content (Pillow for images, PyAV for videos),
-never by its name or the client's Content-Type. ``check_input`` applies the
+never by its name or the client's Content-Type, reading headers only. The checks
+decode pixels last, once the declared sizes have passed, so no picture or frame
+of absurd dimensions is ever expanded in memory. ``check_input`` applies the
 DashScope input limits (reference/dashscope.md, ``input.image_url`` and
 ``input.video_url``); ``check_playable`` is the weaker rule for mirrored results.
 """
@@ -87,12 +89,14 @@ def check_input(info: MediaInfo, path: str | Path, *, kind: str, size: int) -> N
         _check_image(info, str(path), size)
     else:
         _check_video(info, size)
+        _check_decodes(str(path))
 
 
-def check_playable(info: MediaInfo) -> None:
-    """A mirrored result only has to be a video we could decode (``probe`` decoded a frame)."""
+def check_playable(info: MediaInfo, path: str | Path) -> None:
+    """A mirrored result only has to be a video with a frame we can decode."""
     if info.kind != "video":
         raise UnsupportedMedia(f"Expected a video, but the file is {info.content_type}.")
+    _check_decodes(str(path))
 
 
 def _probe_image(path: str) -> MediaInfo | None:
@@ -129,15 +133,11 @@ def _probe_video(path: str, head: bytes) -> MediaInfo:
             raise UnsupportedMedia("The file has no video stream.", attr="file")
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
+        if not width or not height:
+            raise CorruptMedia("The video's dimensions could not be read.", attr="file")
         duration = _duration(container, stream)
         rate = stream.average_rate or stream.guessed_rate
         has_audio = bool(container.streams.audio)
-        try:
-            decoded = next(iter(container.decode(stream)), None)
-        except av.FFmpegError as exc:
-            raise CorruptMedia(attr="file") from exc
-        if decoded is None:
-            raise CorruptMedia("No video frame could be decoded.", attr="file")
     return MediaInfo(
         "video",
         content_type,
@@ -148,6 +148,17 @@ def _probe_video(path: str, head: bytes) -> MediaInfo:
         fps=round(float(rate), 3) if rate else None,
         has_audio=has_audio,
     )
+
+
+def _check_decodes(path: str) -> None:
+    # Run only after the size checks, so a frame of absurd dimensions is never decoded.
+    try:
+        with av.open(path, mode="r") as container:
+            decoded = next(iter(container.decode(video=0)), None)
+    except av.FFmpegError as exc:
+        raise CorruptMedia(attr="file") from exc
+    if decoded is None:
+        raise CorruptMedia("No video frame could be decoded.", attr="file")
 
 
 def _container_type(name: str, head: bytes) -> tuple[str, str]:

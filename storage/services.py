@@ -75,7 +75,7 @@ def mirror_result(
                 url, max_bytes=settings.STORAGE_MAX_RESULT_BYTES, resolve=resolve
             ) as got:
                 info = media.probe(got.path)
-                media.check_playable(info)
+                media.check_playable(info, got.path)
                 return _put(
                     owner,
                     got.path,

@@ -213,3 +213,38 @@ def test_multi_picture_jpeg_from_a_phone_is_a_jpeg(api_client):
     assert response.status_code == 201, response.content
     assert response.json()["content_type"] == "image/jpeg"
     assert (response.json()["width"], response.json()["height"]) == (600, 800)
+
+
+def _mp4_without_frames(content: bytes) -> bytes:
+    """The same MP4 with its media data zeroed: container headers intact, no frame."""
+    start = content.index(b"mdat") + 4
+    size = int.from_bytes(content[start - 8 : start - 4], "big") - 8
+    return content[:start] + b"\0" * size + content[start + size :]
+
+
+def _avi_without_frames(content: bytes) -> bytes:
+    """The same AVI with its frames zeroed; its headers still declare size and length."""
+    start, end = content.index(b"movi") + 4, content.index(b"idx1")
+    return content[:start] + b"\0" * (end - start) + content[end:]
+
+
+def test_mp4_whose_frames_are_gone_is_corrupt(api_client):
+    content = _mp4_without_frames(make_video(3))
+    response = _upload(api_client, UserFactory(), content, "a.mp4", "video")
+    _assert_refused(response, 400, "corrupt_media")
+
+
+def test_avi_whose_frames_do_not_decode_is_corrupt(api_client):
+    content = _avi_without_frames(make_video(3, container="avi"))
+    response = _upload(api_client, UserFactory(), content, "a.avi", "video")
+    _assert_refused(response, 400, "corrupt_media")
+    assert "decoded" in response.json()["errors"][0]["detail"]
+
+
+def test_oversized_frames_are_refused_by_their_declared_size_before_decoding(api_client):
+    # Given a 2100x700 clip whose frames could not even be decoded
+    content = _avi_without_frames(make_video(2.2, 2100, 700, fps=2, container="avi"))
+    # When it is uploaded
+    response = _upload(api_client, UserFactory(), content, "a.avi", "video")
+    # Then its declared size refuses it: no frame was decoded to find out
+    _assert_refused(response, 400, "invalid_dimensions")
