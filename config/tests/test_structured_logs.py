@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config.logging import redact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +41,10 @@ structlog.get_logger("probe").info(
 """
 
 
-def _json_lines(tmp_path: Path) -> tuple[list[dict], str]:
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], str]:
+    """What one probe process logged (every stderr line parsed) and printed."""
+    tmp_path = tmp_path_factory.mktemp("logs")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
@@ -61,8 +66,8 @@ def _json_lines(tmp_path: Path) -> tuple[list[dict], str]:
     return records, result.stdout.strip()
 
 
-def test_request_log_lines_are_json_and_carry_the_request_id(tmp_path):
-    records, generated = _json_lines(tmp_path)
+def test_request_log_lines_are_json_and_carry_the_request_id(logged):
+    records, generated = logged
 
     finished = [
         r
@@ -81,8 +86,8 @@ def test_request_log_lines_are_json_and_carry_the_request_id(tmp_path):
     assert any(r["logger"] == "django.security.DisallowedHost" for r in records)
 
 
-def test_secrets_never_reach_a_log_line(tmp_path):
-    records, _ = _json_lines(tmp_path)
+def test_secrets_never_reach_a_log_line(logged):
+    records, _ = logged
 
     signed_in = next(r for r in records if r["event"] == "signed_in")
     assert signed_in["request_id"] == "req-0123456789"
