@@ -41,6 +41,15 @@ def _provider_settings(settings, provider: str, **urls: str) -> None:
     settings.SOCIALACCOUNT_PROVIDERS = providers
 
 
+def _admin_app(provider: str, *, client_id: str, secret: str) -> SocialApp:
+    """The provider's app as support staff would enter it in the admin."""
+    app = SocialApp.objects.create(
+        provider=provider, name=provider, client_id=client_id, secret=secret
+    )
+    app.sites.add(Site.objects.get_current())
+    return app
+
+
 @pytest.fixture
 def google(_google_server: FakeGoogle, settings, db) -> FakeGoogle:
     """Google configured as an admin-edited SocialApp, its endpoints on loopback."""
@@ -51,10 +60,7 @@ def google(_google_server: FakeGoogle, settings, db) -> FakeGoogle:
         ACCESS_TOKEN_URL=_google_server.token_url,
         IDENTITY_URL=_google_server.userinfo_url,
     )
-    app = SocialApp.objects.create(
-        provider="google", name="Google", client_id=GOOGLE_CLIENT_ID, secret="google-test-secret"
-    )
-    app.sites.add(Site.objects.get_current())
+    _admin_app("google", client_id=GOOGLE_CLIENT_ID, secret="google-test-secret")
     _google_server.seen.clear()
     _google_server.codes.clear()
     _google_server.include_id_token = True
@@ -69,10 +75,7 @@ def wechat(_wechat_server: FakeWeChat, settings, db) -> FakeWeChat:
         ACCESS_TOKEN_URL=_wechat_server.token_url,
         PROFILE_URL=_wechat_server.userinfo_url,
     )
-    app = SocialApp.objects.create(
-        provider="weixin", name="WeChat", client_id=WECHAT_APP_ID, secret="wechat-test-secret"
-    )
-    app.sites.add(Site.objects.get_current())
+    _admin_app("weixin", client_id=WECHAT_APP_ID, secret="wechat-test-secret")
     _wechat_server.seen.clear()
     _wechat_server.codes.clear()
     _wechat_server.userinfo_error = None
