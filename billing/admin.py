@@ -70,9 +70,21 @@ class CreditPackageAdmin(admin.ModelAdmin):
         return ", ".join(f"{p.amount} {p.currency}" for p in obj.prices.all())
 
 
-class AdjustCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Positive grants, negative takes back.")
+class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    # Drawn when the form is shown, so submitting the same form twice acts once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why.")
+        return reason
+
+
+class AdjustCreditsForm(ReasonForm):
+    amount = forms.IntegerField(help_text="Positive grants, negative takes back.")
+    field_order = ["amount", "reason", "key"]
 
     def clean_amount(self) -> int:
         amount = self.cleaned_data["amount"]
@@ -80,11 +92,38 @@ class AdjustCreditsForm(forms.Form):
             raise forms.ValidationError("The amount must not be 0.")
         return amount
 
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why.")
-        return reason
+
+def _confirm(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    form_class: type[ReasonForm],
+    *,
+    title: str,
+    intro: str,
+    lines: list[str],
+) -> tuple[ReasonForm | None, TemplateResponse | None]:
+    """An action's intermediate page: the valid form once applied, else the page."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            return form, None
+    else:
+        form = form_class(initial={"key": uuid.uuid4().hex})
+    page = TemplateResponse(
+        request,
+        "admin/billing/confirm_action.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "intro": intro,
+            "lines": lines,
+            "form": form,
+            "pks": [obj.pk for obj in queryset],
+            "action": request.POST.get("action", ""),
+        },
+    )
+    return None, page
 
 
 @admin.register(CreditAccount)
@@ -103,31 +142,36 @@ class CreditAccountAdmin(ReadOnlyAdmin):
     def adjust_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
     ) -> TemplateResponse | None:
-        form = AdjustCreditsForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            batch = uuid.uuid4().hex
-            done = 0
-            for account in queryset.select_related("user").order_by("pk"):
-                try:
-                    services.adjust(
-                        account.user,
-                        form.cleaned_data["amount"],
-                        reason=form.cleaned_data["reason"],
-                        key=f"admin-adjust:{batch}:{account.pk}",
-                        staff=request.user,
-                    )
-                    done += 1
-                except DomainError as exc:
-                    self.message_user(
-                        request, f"{account.user}: {exc.detail} {exc.extra}", messages.ERROR
-                    )
-            self.message_user(request, f"Adjusted {done} account(s).", messages.SUCCESS)
-            return None
-        return TemplateResponse(
+        accounts = list(queryset.select_related("user").order_by("pk"))
+        form, page = _confirm(
+            self,
             request,
-            "admin/billing/adjust_credits.html",
-            {**self.admin_site.each_context(request), "form": form, "accounts": queryset},
+            queryset,
+            AdjustCreditsForm,
+            title="Adjust credits",
+            intro="Each account below receives the same adjustment, written as a ledger "
+            "entry with your name and reason.",
+            lines=[f"{a.user}: balance {a.balance}, reserved {a.reserved}" for a in accounts],
         )
+        if form is None:
+            return page
+        done = 0
+        for account in accounts:
+            try:
+                services.adjust(
+                    account.user,
+                    form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    key=f"admin-adjust:{form.cleaned_data['key']}:{account.pk}",
+                    staff=request.user,
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(
+                    request, f"{account.user}: {exc.detail} {exc.extra}", messages.ERROR
+                )
+        self.message_user(request, f"Adjusted {done} account(s).", messages.SUCCESS)
+        return None
 
 
 @admin.register(LedgerEntry)
@@ -181,10 +225,27 @@ class PaymentOrderAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="Refund at the provider and take the credits back")
-    def refund(self, request: HttpRequest, queryset: QuerySet[PaymentOrder]) -> None:
-        for order in queryset.select_related("user"):
+    def refund(
+        self, request: HttpRequest, queryset: QuerySet[PaymentOrder]
+    ) -> TemplateResponse | None:
+        orders = list(queryset.select_related("user"))
+        form, page = _confirm(
+            self,
+            request,
+            queryset,
+            ReasonForm,
+            title="Refund payments",
+            intro="What is left of each payment below goes back to the payer at the "
+            "provider, and its credits are taken back as far as they are unspent.",
+            lines=[f"{o.pk}: {o.amount} {o.currency}, {o.credits} credits" for o in orders],
+        )
+        if form is None:
+            return page
+        for order in orders:
             try:
-                row = services.refund_order(order, staff=request.user, reason="Admin refund")
+                row = services.refund_order(
+                    order, staff=request.user, reason=form.cleaned_data["reason"]
+                )
             except DomainError as exc:
                 self.message_user(request, f"{order.pk}: {exc.detail}", messages.ERROR)
                 continue
@@ -193,6 +254,7 @@ class PaymentOrderAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{order.pk}: refund {row.status}{shortfall}.", messages.SUCCESS
             )
+        return None
 
 
 @admin.register(PaymentRefund)

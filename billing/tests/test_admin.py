@@ -6,7 +6,7 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from billing import services
-from billing.models import CreditAccount, LedgerEntry, PaymentOrder
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.stripe_api import sign
 
@@ -42,33 +42,48 @@ def test_ledger_entries_cannot_be_added_or_deleted_in_the_admin(staff_client) ->
     assert LedgerEntry.objects.count() == 1
 
 
-def test_adjust_action_asks_for_a_reason_then_writes_an_entry(staff_client) -> None:
+def test_adjust_action_asks_for_a_reason_then_writes_an_entry_once(staff_client) -> None:
     user = UserFactory()
     account = services.account_for(user)
     url = "/admin/billing/creditaccount/"
+    chosen = {"action": "adjust_credits", "_selected_action": [account.pk]}
 
-    form = staff_client.post(url, {"action": "adjust_credits", "_selected_action": [account.pk]})
-    missing = staff_client.post(
-        url,
-        {"action": "adjust_credits", "_selected_action": [account.pk], "apply": "1", "amount": "5"},
-    )
-    applied = staff_client.post(
-        url,
-        {
-            "action": "adjust_credits",
-            "_selected_action": [account.pk],
-            "apply": "1",
-            "amount": "25",
-            "reason": "goodwill",
-        },
-    )
+    form = staff_client.post(url, chosen)
+    key = form.context["form"]["key"].value()
+    missing = staff_client.post(url, {**chosen, "apply": "1", "amount": "5", "key": key})
+    applied = {**chosen, "apply": "1", "amount": "25", "reason": "goodwill", "key": key}
+    first = staff_client.post(url, applied)
+    resubmitted = staff_client.post(url, applied)
 
-    assert form.status_code == 200 and b"Apply adjustment" in form.content
+    assert form.status_code == 200 and b"Adjust credits" in form.content
     assert missing.status_code == 200 and b"This field is required" in missing.content
-    assert applied.status_code == 302
+    assert (first.status_code, resubmitted.status_code) == (302, 302)
     entry = LedgerEntry.objects.get()
     assert (entry.kind, entry.amount, entry.reason) == ("adjustment", 25, "goodwill")
     assert CreditAccount.objects.get(pk=account.pk).balance == 25
+
+
+def _refund_in_admin(staff_client, order: PaymentOrder, reason: str = "ticket 1") -> object:
+    url = "/admin/billing/paymentorder/"
+    chosen = {"action": "refund", "_selected_action": [order.pk]}
+    key = staff_client.post(url, chosen).context["form"]["key"].value()
+    return staff_client.post(url, {**chosen, "apply": "1", "reason": reason, "key": key})
+
+
+def test_refund_action_needs_a_reason_and_calls_nobody_without_one(
+    staff_client, fake_stripe
+) -> None:
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    order = services.create_stripe_order(UserFactory(), package_id=package.pk)
+    url = "/admin/billing/paymentorder/"
+    chosen = {"action": "refund", "_selected_action": [order.pk]}
+
+    page = staff_client.post(url, chosen)
+    blank = staff_client.post(url, {**chosen, "apply": "1", "reason": " ", "key": "k"})
+
+    assert page.status_code == 200 and b"Refund payments" in page.content
+    assert blank.status_code == 200 and b"This field is required" in blank.content
+    assert fake_stripe.refunds == []
 
 
 def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
@@ -85,12 +100,8 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
         HTTP_STRIPE_SIGNATURE=sign(payload),
     )
 
-    staff_client.post(
-        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
-    )
-    staff_client.post(
-        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
-    )
+    _refund_in_admin(staff_client, order)
+    _refund_in_admin(staff_client, order)
     refunded = json.dumps(
         fake_stripe.event("charge.refunded", fake_stripe.charge_refunded(order.provider_session_id))
     )
@@ -103,6 +114,8 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
 
     assert len(fake_stripe.refunds) == 1
     assert fake_stripe.refunds[0]["payment_intent"] == session["payment_intent"]
+    refund = PaymentRefund.objects.get()
+    assert (refund.reason, refund.status, refund.staff.is_staff) == ("ticket 1", "succeeded", True)
     assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
     assert list(LedgerEntry.objects.order_by("id").values_list("kind", "amount")) == [
         ("purchase", 500),
@@ -122,9 +135,7 @@ def test_refund_action_refunds_a_wechat_order_in_fen_and_takes_the_credits_back(
     body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
     assert post_notification(Client(), body, headers).status_code == 204
 
-    staff_client.post(
-        "/admin/billing/paymentorder/", {"action": "refund", "_selected_action": [order.pk]}
-    )
+    _refund_in_admin(staff_client, order)
 
     [refund] = fake_wechatpay.refunds
     assert refund["out_trade_no"] == order.out_trade_no

@@ -134,9 +134,10 @@ def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
     # when staff refund the order in the admin
+    chosen = {"action": "refund", "_selected_action": [order.pk]}
     response = client.post(
         "/admin/billing/paymentorder/",
-        {"action": "refund", "_selected_action": [order.pk]},
+        {**chosen, "apply": "1", "reason": "ticket 11", "key": "k"},
         follow=True,
     )
 
