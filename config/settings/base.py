@@ -455,10 +455,6 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
 
 # STORAGE
 # ------------------------------------------------------------------------------
-# Which backend holds a user's files, by region: local | s3 | oss. Each file
-# records its backend, so changing these moves new files only.
-STORAGE_BACKEND_CN = env.str("STORAGE_BACKEND_CN", default="local")
-STORAGE_BACKEND_GLOBAL = env.str("STORAGE_BACKEND_GLOBAL", default="local")
 STORAGE_S3 = {
     "bucket_name": env.str("STORAGE_S3_BUCKET", default=""),
     "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
@@ -473,6 +469,16 @@ STORAGE_OSS = {
     "access_key_id": env.str("STORAGE_OSS_ACCESS_KEY_ID", default=""),
     "access_key_secret": env.str("STORAGE_OSS_ACCESS_KEY_SECRET", default=""),
 }
+# Which backend holds a user's files, by region: local | s3 | oss. Unset: OSS for
+# cn once an OSS bucket is configured, S3 for global once an S3 bucket is, else
+# local files (the embedded default). Each file records its backend, so changing
+# these moves new files only.
+STORAGE_BACKEND_CN = env.str("STORAGE_BACKEND_CN", default="") or (
+    "oss" if STORAGE_OSS["bucket_name"] else "local"
+)
+STORAGE_BACKEND_GLOBAL = env.str("STORAGE_BACKEND_GLOBAL", default="") or (
+    "s3" if STORAGE_S3["bucket_name"] else "local"
+)
 # Lifetime of signed URLs handed to clients, and to DashScope (which may queue a job).
 STORAGE_SIGNED_URL_SECONDS = env.int("STORAGE_SIGNED_URL_SECONDS", default=3600)
 STORAGE_PROVIDER_URL_SECONDS = env.int("STORAGE_PROVIDER_URL_SECONDS", default=6 * 3600)
