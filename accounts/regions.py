@@ -14,6 +14,9 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
+import geoip2.database
+import geoip2.errors
+import iptocc
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -56,23 +59,17 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 @lru_cache(maxsize=2)
-def _maxmind_reader(path: str):  # type: ignore[no-untyped-def]
-    import geoip2.database
-
+def _maxmind_reader(path: str) -> geoip2.database.Reader:
     return geoip2.database.Reader(path)
 
 
 def country_for_ip(ip: str) -> str | None:
     """ISO country code of ``ip`` from the configured GeoIP database, or None."""
     if settings.GEOIP_DATABASE_PATH:
-        import geoip2.errors
-
         try:
             return _maxmind_reader(settings.GEOIP_DATABASE_PATH).country(ip).country.iso_code
         except (geoip2.errors.AddressNotFoundError, ValueError):
             return None
-    import iptocc
-
     try:
         return iptocc.country_code(ip)
     except ValueError:
