@@ -80,10 +80,12 @@ def create_checkout_session(
 
 
 def retrieve_checkout_session(session_id: str) -> dict[str, Any]:
+    """The session as Stripe has it now (reconciliation and expiry ask this)."""
     return _call(_client().v1.checkout.sessions.retrieve, session_id)
 
 
 def expire_checkout_session(session_id: str) -> dict[str, Any]:
+    """Close an open session so it can no longer be paid."""
     return _call(_client().v1.checkout.sessions.expire, session_id)
 
 

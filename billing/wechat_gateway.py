@@ -123,10 +123,12 @@ def create_transaction(
 
 
 def query_transaction(out_trade_no: str) -> dict[str, Any]:
+    """The transaction as WeChat Pay has it now, shaped like a decrypted notification."""
     return _call(_client().query, out_trade_no=out_trade_no)[1]
 
 
 def close_transaction(out_trade_no: str) -> None:
+    """Close an unpaid transaction so it can no longer be paid (WeChat answers 204)."""
     _call(_client().close, out_trade_no=out_trade_no)
 
 

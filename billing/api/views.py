@@ -185,8 +185,7 @@ class WechatWebhookView(APIView):
         try:
             services.receive_wechat_notification(dict(request.headers), request.body)
         except DomainError as exc:
-            code = exc.status_code if exc.status_code >= 400 else 400
-            return Response({"code": "FAIL", "message": exc.detail}, status=code)
+            return Response({"code": "FAIL", "message": exc.detail}, status=exc.status_code)
         except Exception:
             return Response({"code": "FAIL", "message": "processing failed"}, status=500)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -321,6 +321,7 @@ def open_reservations(account: CreditAccount) -> dict[str, int]:
 
 
 def recent_entries(user: User, *, limit: int = 20) -> list[LedgerEntry]:
+    """The user's latest ledger entries, newest first (what ``/api/users/credits`` shows)."""
     return list(LedgerEntry.objects.filter(account__user=user).order_by("-id")[:limit])
 
 
@@ -333,6 +334,8 @@ reservation_checks: dict[str, Callable[[], list[str]]] = {}
 
 
 def register_reservation_check(name: str, fn: Callable[[], list[str]]) -> None:
+    """Add (or replace, by ``name``) a check that ``check_ledger`` runs: ``fn()`` lists
+    the open reservations its app no longer holds, empty when they all match."""
     reservation_checks[name] = fn
 
 

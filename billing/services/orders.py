@@ -39,6 +39,7 @@ logger = structlog.get_logger(__name__)
 
 
 def active_packages() -> list[CreditPackage]:
+    """The packages on sale, in their admin ordering, with their prices."""
     return list(CreditPackage.objects.filter(active=True).prefetch_related("prices"))
 
 
@@ -195,6 +196,7 @@ def create_wechat_order(
 
 
 def order_for(user: User, order_id: object) -> PaymentOrder | None:
+    """One of ``user``'s orders; None for another user's, as if it did not exist."""
     return PaymentOrder.objects.select_related("package").filter(pk=order_id, user=user).first()
 
 
@@ -306,6 +308,8 @@ def expire_pending_orders(*, now: datetime | None = None) -> int:
 
 
 def apply_stripe_session(order: PaymentOrder, session: dict[str, Any], *, source: str) -> None:
+    """Settle an order from its Checkout Session as Stripe reports it: paid grants
+    (``settle_paid``), expired cancels; anything else (open, unpaid) changes nothing."""
     if session.get("payment_status") == "paid":
         settle_paid(
             order,
@@ -319,6 +323,9 @@ def apply_stripe_session(order: PaymentOrder, session: dict[str, Any], *, source
 
 
 def apply_wechat_transaction(order: PaymentOrder, data: dict[str, Any], *, source: str) -> None:
+    """Settle an order from its WeChat transaction: ``SUCCESS`` grants (after the
+    merchant and app are checked), ``CLOSED``/``REVOKED`` cancel, ``PAYERROR`` fails;
+    ``NOTPAY`` and ``USERPAYING`` are not final and change nothing."""
     state = data.get("trade_state")
     if state == "SUCCESS":
         _check_wechat_merchant(data)

@@ -3,18 +3,20 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.stripe_api import sign
+from billing.tests.fakes.wechatpay import post_notification
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
+def staff_client(client: Client) -> Client:
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     return client
 
@@ -126,10 +128,6 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
 def test_refund_action_refunds_a_wechat_order_in_fen_and_takes_the_credits_back(
     staff_client, fake_wechatpay
 ) -> None:
-    from django.test import Client
-
-    from billing.tests.fakes.wechatpay import post_notification
-
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
     order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
     body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))

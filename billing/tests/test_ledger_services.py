@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.errors import InsufficientCredits, NoOpenReservation
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 REF = "job:6f1c0b1e-0000-4000-8000-000000000001"
 
 
-def _user_with(credits: int):
+def _user_with(credits: int) -> User:
     user = UserFactory()
     if credits:
         services.grant_bonus(user, credits, key="seed")
