@@ -4,6 +4,7 @@ A valid signature and expiry are not enough: the user must still be active, not
 erased, and the token's ``gen`` claim must equal the user's
 ``token_generation`` (bumped by "sign out everywhere", deactivation and
 erasure), so access tokens die with the account, not only refresh tokens.
+The user is read from the primary, so that holds from the moment it commits.
 
 simplejwt's refusals carry a dict (``detail``, ``code``, ``messages``) that the
 contract's error shape would spread over several error objects;
@@ -19,6 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication as _Base
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import User
+from config.db_router import use_primary
 
 
 def contract_error(exc: exceptions.AuthenticationFailed) -> exceptions.AuthenticationFailed:
@@ -48,6 +50,8 @@ class JWTAuthentication(_Base):
             raise contract_error(exc) from exc
 
     def get_user(self, validated_token: Token) -> User:
-        user = super().get_user(validated_token)
+        # A replica may lag behind a revocation by seconds; the primary never does.
+        with use_primary():
+            user = super().get_user(validated_token)
         check_token_user(user, validated_token)
         return user

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import check_token_user
 from accounts.models import User
+from config.db_router import use_primary
 
 # Contract names of providers; allauth calls WeChat "weixin".
 PROVIDER_NAMES = {"weixin": "wechat"}
@@ -149,9 +150,10 @@ class TokenRefreshSerializer(_TokenRefreshSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         refresh = RefreshToken(attrs["refresh"])
-        user = User.objects.filter(
-            **{api_settings.USER_ID_FIELD: refresh.get(api_settings.USER_ID_CLAIM)}
-        ).first()
+        with use_primary():
+            user = User.objects.filter(
+                **{api_settings.USER_ID_FIELD: refresh.get(api_settings.USER_ID_CLAIM)}
+            ).first()
         if user is None:
             raise AuthenticationFailed("No active account for this token.", code="user_not_found")
         check_token_user(user, refresh)
