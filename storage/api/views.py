@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.db_router import use_primary
 from storage import services, signing
 from storage.api.parsers import LimitedMultiPartParser
 from storage.api.serializers import FileSerializer, UploadSerializer
@@ -80,9 +81,11 @@ class FileContentView(APIView):
             str(file_id), request.query_params.get("expires"), request.query_params.get("sig")
         ):
             raise Http404
-        file = File.objects.filter(
-            pk=file_id, backend=Backend.LOCAL, deleted_at__isnull=True
-        ).first()
+        # DashScope may fetch a file moments after it was stored: no lagging replica.
+        with use_primary():
+            file = File.objects.filter(
+                pk=file_id, backend=Backend.LOCAL, deleted_at__isnull=True
+            ).first()
         if file is None:
             raise Http404
         try:

@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
 from storage import services, signing
@@ -76,3 +77,21 @@ def test_provider_url_lives_longer_than_client_url(settings):
     assert provider.startswith(f"{settings.SITE_URL}/api/videos/files/{file.id}.jpg?")
     assert now + 59 <= client_expires <= now + 61
     assert now + 7199 <= provider_expires <= now + 7201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_link_reads_the_file_row_from_the_primary(client, settings):
+    # Given a replica configured (unreachable here, so reads would fall back)
+    settings.DATABASE_REPLICAS = ["replica1"]
+    file = services.store_upload(
+        UserFactory(), SimpleUploadedFile("a.jpg", make_image()), kind="image"
+    )
+    labels = {"target": "primary", "reason": "forced"}
+    before = REGISTRY.get_sample_value("animate_db_reads_total", labels) or 0.0
+
+    # When the link is fetched the moment the file exists
+    response = client.get(services.signed_url(file))
+
+    # Then the row was read from the primary, where it surely is
+    assert response.status_code == 200
+    assert REGISTRY.get_sample_value("animate_db_reads_total", labels) - before == 1
