@@ -15,6 +15,7 @@ import secrets
 import time
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
@@ -26,6 +27,7 @@ from billing.errors import (
     PaymentProviderUnavailable,
 )
 
+BEIJING = ZoneInfo("Asia/Shanghai")
 TRADE_TYPES = {
     "native": WeChatPayType.NATIVE,
     "jsapi": WeChatPayType.JSAPI,
@@ -94,7 +96,8 @@ def create_transaction(
         "description": description,
         "out_trade_no": out_trade_no,
         "amount": {"total": total_fen, "currency": "CNY"},
-        "time_expire": expires_at.isoformat(timespec="seconds"),
+        # RFC 3339 in Beijing time, the form WeChat's documentation shows.
+        "time_expire": expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
         "pay_type": TRADE_TYPES[trade_type],
     }
     if trade_type == "jsapi":

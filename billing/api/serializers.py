@@ -76,6 +76,11 @@ class WechatPaymentSerializer(PaymentSerializer):
 
 class StripeCreateSerializer(serializers.Serializer):
     package_id = serializers.IntegerField(min_value=1)
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$",
+        required=False,
+        help_text="ISO 4217 code of one of the package's prices; STRIPE_CURRENCY by default.",
+    )
 
 
 class WechatCreateSerializer(serializers.Serializer):

@@ -86,6 +86,7 @@ class StripeCreateView(APIView):
         order = services.create_stripe_order(
             request.user,
             package_id=body.validated_data["package_id"],
+            currency=body.validated_data.get("currency"),
             idempotency_key=_idempotency_key(request),
         )
         return Response(StripePaymentSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -108,9 +108,14 @@ def _fail_unopened(order: PaymentOrder, reason: str) -> None:
 
 
 def create_stripe_order(
-    user: User, *, package_id: int, idempotency_key: str | None = None
+    user: User,
+    *,
+    package_id: int,
+    currency: str | None = None,
+    idempotency_key: str | None = None,
 ) -> PaymentOrder:
-    """Open a Stripe Checkout Session for a package at its ``STRIPE_CURRENCY`` price.
+    """Open a Stripe Checkout Session for a package at its price in ``currency``
+    (``STRIPE_CURRENCY`` by default; ``package_unavailable`` when it has none).
 
     The order is committed before Stripe is called (no transaction is held across
     the network) and the session is created under the order's own idempotency key.
@@ -123,7 +128,7 @@ def create_stripe_order(
         user,
         provider=Provider.STRIPE,
         package_id=package_id,
-        currency=settings.STRIPE_CURRENCY,
+        currency=currency or settings.STRIPE_CURRENCY,
         idempotency_key=idempotency_key,
     )
     if order.status != OrderStatus.PENDING or order.checkout_url:

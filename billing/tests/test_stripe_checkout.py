@@ -238,3 +238,21 @@ def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe) -> No
     with pytest.raises(PaymentProviderUnavailable):
         stripe_gateway.retrieve_checkout_session("cs_test_x")
     assert fake_stripe.requests == []
+
+
+def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, fake_stripe) -> None:
+    package = CreditPackageFactory(credits=500, prices={"USD": 999, "EUR": 899})
+    api_client.force_authenticate(UserFactory())
+
+    eur = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk, "currency": "eur"}
+    )
+    gbp = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk, "currency": "GBP"}
+    )
+
+    assert (eur.status_code, eur.json()["amount"], eur.json()["currency"]) == (201, 899, "EUR")
+    [sent] = fake_stripe.requests
+    assert sent["form"]["line_items"]["0"]["price_data"]["currency"] == "eur"
+    assert (gbp.status_code, gbp.json()["errors"][0]["code"]) == (400, "package_unavailable")
+    assert PaymentOrder.objects.count() == 1

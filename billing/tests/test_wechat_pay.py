@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import datetime
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -59,6 +60,8 @@ def test_native_create_returns_a_code_url_from_a_signed_request_in_fen(
     order = PaymentOrder.objects.get(pk=body["id"])
     txn = fake_wechatpay.transactions[order.out_trade_no]
     assert txn["amount"] == {"total": 3500, "currency": "CNY"}
+    assert txn["time_expire"].endswith("+08:00")
+    assert datetime.fromisoformat(txn["time_expire"]) == order.expires_at.replace(microsecond=0)
     sent = json.loads(fake_wechatpay.requests[0]["body"])
     assert sent["notify_url"] == "https://animate.example.com/api/payments/webhook/wechat"
     assert fake_wechatpay.rejected_signatures == 0
