@@ -8,8 +8,23 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
+from accounts.models import Region
 from storage import services
 from storage.models import File
+
+
+class OwnerRegionFilter(admin.SimpleListFilter):
+    """The owner's region, from the fixed list: no DISTINCT scan of the files table."""
+
+    title = "owner region"
+    parameter_name = "owner__region"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(value, str(label)) for value, label in Region.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[File]) -> QuerySet[File]:
+        value = self.value()
+        return queryset.filter(owner__region=value) if value else queryset
 
 
 @admin.register(File)
@@ -30,7 +45,7 @@ class FileAdmin(admin.ModelAdmin):
     list_filter = [
         "kind",
         "backend",
-        ("owner__region", admin.AllValuesFieldListFilter),
+        OwnerRegionFilter,
         "created_at",
     ]
     search_fields = ["owner__email", "=id", "sha256"]

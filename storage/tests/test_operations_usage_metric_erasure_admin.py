@@ -102,6 +102,10 @@ def test_admin_lists_files_with_filters_search_and_a_signed_link(admin_client):
     assert "dave@example.com" not in html
     assert f"/api/videos/files/{file.id}.jpg?expires=" in html
     assert admin_client.get(f"/admin/storage/file/{file.id}/change/").status_code == 200
+    by_region = admin_client.get("/admin/storage/file/", {"owner__region": "cn"})
+    assert [f.pk for f in by_region.context["cl"].result_list] == [file.pk]
+    by_backend = admin_client.get("/admin/storage/file/", {"backend__exact": "s3"})
+    assert list(by_backend.context["cl"].result_list) == []
 
 
 def test_schema_documents_upload_and_file_content(client):
