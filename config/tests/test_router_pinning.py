@@ -21,6 +21,10 @@ from accounts.tests.factories import UserFactory
 from config import db_router
 from config.db_router import PinState, PrimaryReplicaRouter, choose_read_alias, primary_reason
 
+# A replica alias with no DATABASES entry: it can never answer, whatever this
+# run's configuration, so the router must always fall back from it.
+UNCONFIGURED = "replica-unconfigured"
+
 
 @pytest.fixture
 def fresh_state():
@@ -158,7 +162,7 @@ class TestPinningMiddleware:
         assert client.post("/probe/reason").json() == {"reason": "pinned"}
 
     def test_a_request_that_wrote_pins_the_client_for_the_pin_window(self, client, settings):
-        settings.DATABASE_REPLICAS = ["replica1"]
+        settings.DATABASE_REPLICAS = [UNCONFIGURED]
         settings.DATABASE_PIN_SECONDS = 7
 
         first = client.get("/probe/reason", {"write": "probe-a"})
@@ -172,7 +176,7 @@ class TestPinningMiddleware:
         assert stranger.json() == {"reason": None}
 
     def test_a_signed_in_user_who_wrote_is_pinned_even_without_cookies(self, settings):
-        settings.DATABASE_REPLICAS = ["replica1"]
+        settings.DATABASE_REPLICAS = [UNCONFIGURED]
         writer, stranger = UserFactory(), UserFactory()
         writer_client, stranger_client = APIClient(), APIClient()
         writer_client.force_authenticate(writer)
@@ -205,7 +209,7 @@ class TestPinningMiddleware:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.urls("config.tests.urls_router")
 def test_an_unusable_replica_is_skipped_reported_and_exported(client, settings, fresh_state):
-    settings.DATABASE_REPLICAS = ["replica1"]
+    settings.DATABASE_REPLICAS = [UNCONFIGURED]
     settings.DATABASE_REPLICA_CHECK_INTERVAL = 0
     db_router.replica_health.forget()
 
@@ -216,7 +220,7 @@ def test_an_unusable_replica_is_skipped_reported_and_exported(client, settings, 
     assert alias == "default"
     assert ready.status_code == 200
     assert ready.json()["checks"]["replicas"] == {
-        "replica1": {"ok": False, "skipped": True, "lag": None, "error": "not configured"}
+        UNCONFIGURED: {"ok": False, "skipped": True, "lag": None, "error": "not configured"}
     }
-    assert 'animate_db_replica_healthy{alias="replica1"} 0.0' in metrics
+    assert f'animate_db_replica_healthy{{alias="{UNCONFIGURED}"}} 0.0' in metrics
     assert 'animate_db_reads_total{reason="no_healthy_replica",target="primary"}' in metrics
