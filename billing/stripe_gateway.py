@@ -103,6 +103,11 @@ def create_refund(*, payment_intent: str, amount: int, key: str, order_id: str) 
     )
 
 
+def retrieve_refund(refund_id: str) -> dict[str, Any]:
+    """The refund as Stripe has it now (``status``: pending, succeeded, failed...)."""
+    return _call(_client().v1.refunds.retrieve, refund_id)
+
+
 def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
     """The event as a plain dict, once ``Stripe-Signature`` proves it came from Stripe
     with our endpoint secret within the tolerance; ``invalid_signature`` otherwise."""

@@ -16,7 +16,11 @@ def expire_pending_orders() -> int:
 
 @shared_task(ignore_result=True)
 def reconcile_pending_orders() -> dict[str, str]:
-    """Beat, every few minutes: settle pending orders older than
+    """Beat, every few minutes: settle pending orders and refunds older than
     ``PAYMENT_RECONCILE_AFTER_MINUTES`` whose notification never came, by asking
     the provider."""
-    return services.reconcile_pending(older_than_minutes=settings.PAYMENT_RECONCILE_AFTER_MINUTES)
+    minutes = settings.PAYMENT_RECONCILE_AFTER_MINUTES
+    return {
+        **services.reconcile_pending(older_than_minutes=minutes),
+        **services.reconcile_refunds(older_than_minutes=minutes),
+    }

@@ -63,7 +63,7 @@ def _client() -> WeChatPay:
     return client
 
 
-def _call(fn: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+def _call(fn: Any, *, missing_ok: bool = False, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     try:
         status, body = fn(**kwargs)
     except requests.RequestException as exc:
@@ -71,6 +71,8 @@ def _call(fn: Any, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     except Exception as exc:  # the library raises bare Exception on a bad response signature
         raise PaymentProviderUnavailable(f"WeChat Pay: {exc}") from exc
     data = json.loads(body) if isinstance(body, str) and body else {}
+    if status == 404 and missing_ok:
+        return status, {}
     if not 200 <= status < 300:
         raise PaymentProviderUnavailable(
             f"WeChat Pay answered {status}: {data.get('code', '')} {data.get('message', '')}"
@@ -146,6 +148,13 @@ def create_refund(
         out_trade_no=out_trade_no,
         amount={"refund": refund_fen, "total": total_fen, "currency": "CNY"},
     )[1]
+
+
+def query_refund(out_refund_no: str) -> dict[str, Any] | None:
+    """The refund as WeChat Pay has it now (``status``: SUCCESS, PROCESSING, CLOSED,
+    ABNORMAL), or None when WeChat never received it."""
+    status, data = _call(_client().query_refund, missing_ok=True, out_refund_no=out_refund_no)
+    return None if status == 404 else data
 
 
 def verify_notification(headers: dict[str, str], body: bytes) -> dict[str, Any]:

@@ -46,7 +46,12 @@ from billing.services.orders import (
     settle_paid,
     settle_unpaid,
 )
-from billing.services.refunds import record_refund, refund_order, settle_refund
+from billing.services.refunds import (
+    reconcile_refunds,
+    record_refund,
+    refund_order,
+    settle_refund,
+)
 
 __all__ = [
     "SIGNUP_BONUS_KEY",
@@ -71,6 +76,7 @@ __all__ = [
     "recent_entries",
     "reconcile_order",
     "reconcile_pending",
+    "reconcile_refunds",
     "record_event",
     "record_refund",
     "refund",

@@ -4,6 +4,7 @@ credits taken back when a refund is recorded, given back if it fails."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -148,6 +149,35 @@ def refund_order(order: PaymentOrder, *, staff: User | None, reason: str) -> Pay
         settle_refund(row, status=RefundStatus.FAILED)
         raise
     return settle_refund(row, status=status, provider_refund_id=provider_refund_id)
+
+
+def reconcile_refunds(*, older_than_minutes: int) -> dict[str, str]:
+    """Ask the provider about every refund still pending after N minutes and settle
+    it from the answer, in case its notification was lost: ``refund id -> status``.
+    A WeChat refund that WeChat never received failed (its credits go back); a
+    refund whose request never got an answer from Stripe has no id to ask about and
+    is left to support."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    results: dict[str, str] = {}
+    pending = PaymentRefund.objects.filter(status=RefundStatus.PENDING, created_at__lt=cutoff)
+    for row in pending.select_related("order").order_by("created_at"):
+        try:
+            if row.order.provider == Provider.STRIPE:
+                if not row.provider_refund_id:
+                    continue
+                answer = stripe_gateway.retrieve_refund(row.provider_refund_id)
+                status = STRIPE_REFUND_STATUS.get(answer.get("status", ""), RefundStatus.PENDING)
+            else:
+                found = wechat_gateway.query_refund(row.out_refund_no)
+                status = (
+                    RefundStatus.FAILED
+                    if found is None
+                    else WECHAT_REFUND_STATUS.get(found.get("status", ""), RefundStatus.PENDING)
+                )
+            results[str(row.pk)] = settle_refund(row, status=status).status
+        except DomainError as exc:
+            results[str(row.pk)] = f"error: {exc.detail}"
+    return results
 
 
 def _known(

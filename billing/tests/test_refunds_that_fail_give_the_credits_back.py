@@ -163,3 +163,56 @@ def test_a_second_refund_of_a_fully_refunded_order_is_refused_without_a_provider
 
     assert len(fake_stripe.refunds) == 1
     assert _kinds(order) == [("purchase", 500), ("refund", -500)]
+
+
+def test_reconciliation_settles_refunds_whose_notification_was_lost(
+    fake_stripe, fake_wechatpay
+) -> None:
+    # given three staff refunds still pending an hour later: one WeChat closed, one
+    # WeChat completed, one Stripe completed, none of them notified
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    closed = _paid_wechat_order(fake_wechatpay)
+    done = _paid_wechat_order(fake_wechatpay)
+    card = _paid_stripe_order(fake_stripe)
+    fake_stripe.refund_status = "pending"
+    rows = {
+        "closed": services.refund_order(closed, staff=None, reason="a"),
+        "done": services.refund_order(done, staff=None, reason="b"),
+        "card": services.refund_order(card, staff=None, reason="c"),
+    }
+    answers = {r["out_refund_no"]: r for r in fake_wechatpay.refunds}
+    answers[rows["closed"].out_refund_no]["status"] = "CLOSED"
+    answers[rows["done"].out_refund_no]["status"] = "SUCCESS"
+    fake_stripe.refunds[0]["status"] = "succeeded"
+    PaymentRefund.objects.update(created_at=timezone.now() - timedelta(hours=1))
+
+    # when reconciliation runs, twice
+    call_command("reconcile_payments", "--older-than-minutes", "30")
+    call_command("reconcile_payments", "--older-than-minutes", "30")
+
+    # then each refund is settled from the provider's answer, once
+    statuses = {k: PaymentRefund.objects.get(pk=v.pk).status for k, v in rows.items()}
+    assert statuses == {"closed": "failed", "done": "succeeded", "card": "succeeded"}
+    assert _kinds(closed) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]
+    assert _kinds(done) == [("purchase", 500), ("refund", -500)]
+    assert _kinds(card) == [("purchase", 500), ("refund", -500)]
+    assert PaymentOrder.objects.get(pk=closed.pk).status == "paid"
+
+
+def test_a_pending_wechat_refund_that_wechat_never_received_gives_the_credits_back(
+    fake_wechatpay,
+) -> None:
+    # given a refund recorded here whose request never reached WeChat
+    order = _paid_wechat_order(fake_wechatpay)
+    row = services.record_refund(
+        order, amount=order.amount, out_refund_no="lostrequest01", status="pending"
+    )
+
+    results = services.reconcile_refunds(older_than_minutes=-1)
+
+    assert results == {str(row.pk): "failed"}
+    assert _kinds(order) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]

@@ -136,6 +136,10 @@ class FakeStripe(LoopbackServer):
             }
             self.refunds.append(refund)
             return 200, refund
+        if method == "GET" and parts[:2] == ["v1", "refunds"] and len(parts) == 3:
+            found = next((r for r in self.refunds if r["id"] == parts[2]), None)
+            if found is not None:
+                return 200, found
         return 404, {"error": {"type": "invalid_request_error", "message": f"No route {path}"}}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -243,6 +243,11 @@ class FakeWechatPay(LoopbackServer):
             }
             self.refunds.append(refund)
             return 200, refund
+        if method == "GET" and parts[:4] == ["v3", "refund", "domestic", "refunds"]:
+            asked = next((r for r in self.refunds if r["out_refund_no"] == parts[-1]), None)
+            if asked is None:
+                return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+            return 200, asked
         return 404, {"code": "NOT_FOUND", "message": url.path}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
