@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -130,6 +130,12 @@ class _SocialLoginView(APIView):
         return Response({**body, "created": result.created})
 
 
+_SOCIAL_ERRORS = {
+    403: OpenApiResponse(description="account_disabled"),
+    409: OpenApiResponse(description="social_account_taken, signup_incomplete"),
+    503: OpenApiResponse(description="provider_unavailable, provider_not_configured"),
+}
+
 _LINK_NOTE = (
     " With `Authorization: Bearer <access>` the provider account is linked to the "
     "signed-in user instead (409 social_account_taken if it belongs to someone else)."
@@ -142,7 +148,7 @@ class GoogleLoginView(_SocialLoginView):
     @extend_schema(
         tags=TAG_AUTH,
         request=GoogleLoginSerializer,
-        responses={200: SocialAuthResponseSerializer},
+        responses={200: SocialAuthResponseSerializer, **_SOCIAL_ERRORS},
         summary="Sign in with Google: an id_token, or an authorization code and redirect_uri.",
         description="A verified Google email joins the account that has it; an email "
         "that is taken but not verified by Google gives 409 signup_incomplete." + _LINK_NOTE,
@@ -167,7 +173,7 @@ class WeChatLoginView(_SocialLoginView):
     @extend_schema(
         tags=TAG_AUTH,
         request=WeChatLoginSerializer,
-        responses={200: SocialAuthResponseSerializer},
+        responses={200: SocialAuthResponseSerializer, **_SOCIAL_ERRORS},
         summary="Sign in with a WeChat OAuth code (400 wechat_error when WeChat refuses).",
         description="WeChat gives no email, so it never joins an existing account." + _LINK_NOTE,
     )
@@ -185,7 +191,13 @@ class RefreshView(TokenRefreshView):
     @extend_schema(
         tags=TAG_AUTH,
         request=RefreshSerializer,
-        responses={200: TokenPairSerializer},
+        responses={
+            200: TokenPairSerializer,
+            401: OpenApiResponse(
+                description="token_not_valid (expired, blacklisted or rotated), token_revoked, "
+                "user_inactive"
+            ),
+        },
         summary="Rotate a refresh token: a new pair; the old refresh token stops working.",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -298,7 +310,10 @@ class AccountView(APIView):
     @extend_schema(
         tags=TAG_USERS,
         request=EraseAccountSerializer,
-        responses={204: None},
+        responses={
+            204: None,
+            403: OpenApiResponse(description="reauthentication_required"),
+        },
         summary="Delete your account: personal data erased, every token revoked.",
         description="Needs the password, or an access token from a social sign-in within "
         "ACCOUNTS_REAUTH_MAX_AGE seconds (403 reauthentication_required otherwise).",

@@ -32,6 +32,16 @@ def test_schema_documents_every_auth_and_user_path(api_client):
     login = schema["paths"]["/api/auth/google/login"]["post"]
     assert "SocialAuthResponse" in str(login["responses"]["200"])
     assert "Bearer" in login["description"]
+    # The domain errors a client must handle are documented with their codes.
+    for method in ("/api/auth/google/login", "/api/auth/wechat/login"):
+        responses = schema["paths"][method]["post"]["responses"]
+        assert "social_account_taken" in responses["409"]["description"]
+        assert "provider_unavailable" in responses["503"]["description"]
+        assert "account_disabled" in responses["403"]["description"]
+    refresh = schema["paths"]["/api/auth/refresh"]["post"]["responses"]
+    assert "token_not_valid" in refresh["401"]["description"]
+    erase = schema["paths"]["/api/users/account"]["delete"]["responses"]
+    assert "reauthentication_required" in erase["403"]["description"]
     user = schema["components"]["schemas"]["User"]["properties"]
     assert set(user) == {
         "id",

@@ -39,6 +39,7 @@ class UploadView(APIView):
             ),
             413: OpenApiResponse(description="file_too_large"),
             415: OpenApiResponse(description="unsupported_media"),
+            503: OpenApiResponse(description="storage_unavailable"),
         },
         description="Upload an image or a video. The file's content decides its type and is "
         "checked against the DashScope input limits; a file that fails is not stored.",

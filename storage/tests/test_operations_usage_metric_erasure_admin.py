@@ -115,7 +115,8 @@ def test_schema_documents_upload_and_file_content(client):
     assert upload["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/File"
     )
-    assert {"413", "415", "400"} <= set(upload["responses"])
+    assert {"413", "415", "400", "503"} <= set(upload["responses"])
+    assert upload["responses"]["503"]["description"] == "storage_unavailable"
     assert any(path.startswith("/api/videos/files/") for path in schema["paths"])
     file_schema = schema["components"]["schemas"]["File"]
     assert sorted(file_schema["properties"]) == sorted(
