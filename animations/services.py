@@ -53,7 +53,7 @@ from animations.models import (
     Status,
 )
 from billing import services as billing
-from config.errors import DomainError
+from config.errors import DependencyUnavailable, DomainError
 from storage import services as storage
 from storage.fetch import TransientDownloadError
 from storage.models import File, FileKind
@@ -657,7 +657,9 @@ def finish_success(task: AnimationTask, token: str) -> None:
     key = f"{task.ref}:result"
     try:
         result = storage.mirror_result(task.user, task.provider_result_url, key=key)
-    except TransientDownloadError:
+    except (TransientDownloadError, DependencyUnavailable):
+        # Our storage or the result host is down for now: the result URL lives 24 h,
+        # so try again later rather than fail a job the provider finished.
         AnimationTask.objects.filter(pk=task.pk, lease_owner=token).update(
             lease_owner="",
             lease_until=None,
