@@ -107,6 +107,9 @@ class LedgerEntry(models.Model):
                 name="ledger_reserved_within_balance",
             ),
             models.CheckConstraint(condition=Q(shortfall__gte=0), name="ledger_shortfall_gte_0"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in EntryKind]), name="ledger_kind_valid"
+            ),
         ]
         indexes = [models.Index(fields=["account", "ref"], name="ledger_account_ref")]
 

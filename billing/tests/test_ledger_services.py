@@ -166,3 +166,16 @@ def test_check_ledger_reports_an_account_that_drifted_from_its_entries() -> None
     assert len(problems) == 2
     assert "entries sum to 10, balance is 15" in problems[0]
     CreditAccount.objects.filter(user=user).update(balance=10)
+
+
+def test_database_refuses_an_entry_of_an_unknown_kind() -> None:
+    from django.db import IntegrityError, transaction
+
+    account = services.account_for(UserFactory())
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(
+            account=account, kind="gift", balance_after=0, reserved_after=0, idempotency_key="k"
+        )
+
+    assert not LedgerEntry.objects.exists()
