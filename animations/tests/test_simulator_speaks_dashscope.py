@@ -209,3 +209,39 @@ def test_task_list_shows_tasks_in_the_window(simulator, inputs) -> None:
         headers=_headers("sk-other"),
     ).json()
     assert other["data"] == []
+
+
+def test_task_ids_expire_to_unknown_after_24_provider_hours(inputs) -> None:
+    # 24 provider hours at this scale are about 0.09 s
+    with Simulator(time_scale=1_000_000.0, schedule_delay=0.0) as sim:
+        task_id = httpx.post(
+            f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers()
+        ).json()["output"]["task_id"]
+        time.sleep(0.5)
+        body = httpx.get(f"{sim.base_url}/tasks/{task_id}", headers=_headers()).json()
+        assert body["output"] == {"task_id": task_id, "task_status": "UNKNOWN"}
+
+
+def test_reject_overflow_answers_429_allocation_quota(inputs) -> None:
+    with Simulator(time_scale=1000.0, schedule_delay=1e9, overflow="reject") as sim:
+        first = httpx.post(f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers())
+        second = httpx.post(f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers())
+        assert first.status_code == 200
+        assert second.status_code == 429
+        assert second.json()["code"] == "Throttling.AllocationQuota"
+        assert len(sim.tasks) == 1
+
+
+def test_control_endpoints_script_a_subprocess_simulator(simulator, inputs) -> None:
+    # Given a failure scripted over HTTP, as for a simulator in another process
+    httpx.post(
+        f"{simulator.origin}/__sim__/script",
+        json={"submit": [{"submit": "error", "status": 500, "code": "InternalError"}]},
+    )
+    # When a task is submitted
+    response = httpx.post(f"{simulator.base_url}{CREATE}", json=_body(*inputs), headers=_headers())
+    # Then it met the scripted failure, and the stats say so
+    assert response.status_code == 500
+    assert response.json()["code"] == "InternalError"
+    stats = httpx.get(f"{simulator.origin}/__sim__/stats").json()
+    assert stats["calls"] == {"submit 500": 1}
