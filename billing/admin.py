@@ -72,8 +72,6 @@ class CreditPackageAdmin(admin.ModelAdmin):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    # Drawn when the form is shown, so submitting the same form twice acts once.
-    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
@@ -84,6 +82,8 @@ class ReasonForm(forms.Form):
 
 class AdjustCreditsForm(ReasonForm):
     amount = forms.IntegerField(help_text="Positive grants, negative takes back.")
+    # Drawn when the form is shown, so submitting the same form twice adjusts once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
     field_order = ["amount", "reason", "key"]
 
     def clean_amount(self) -> int:

@@ -137,7 +137,7 @@ def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
     chosen = {"action": "refund", "_selected_action": [order.pk]}
     response = client.post(
         "/admin/billing/paymentorder/",
-        {**chosen, "apply": "1", "reason": "ticket 11", "key": "k"},
+        {**chosen, "apply": "1", "reason": "ticket 11"},
         follow=True,
     )
 
