@@ -232,12 +232,14 @@ else:
 _celery_fs = VAR_DIR / "celery"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_celery_fs / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_fs / "out"),
         "data_folder_out": str(_celery_fs / "out"),
         "data_folder_processed": str(_celery_fs / "processed"),
+        # Kombu's default is ./control, relative to wherever the worker started.
+        "control_folder": str(_celery_fs / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -21,6 +21,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "broker": settings.CELERY_BROKER_URL,
     "debug": settings.DEBUG,
+    "control": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("control_folder"),
 }))
 """
 
@@ -58,8 +59,11 @@ def test_no_environment_at_all_gives_the_embedded_defaults(tmp_path):
         "cache": "django.core.cache.backends.locmem.LocMemCache",
         "broker": "filesystem://",
         "debug": True,
+        "control": str(tmp_path / "var" / "celery" / "control"),
     }
     assert (tmp_path / "var" / "celery" / "out").is_dir()
+    # Kombu's broadcast tables too, not ./control in whatever directory we ran from.
+    assert (tmp_path / "var" / "celery" / "control").is_dir()
 
 
 def test_the_designs_master_and_slave_variables_are_accepted(tmp_path):
@@ -85,6 +89,7 @@ def test_the_designs_master_and_slave_variables_are_accepted(tmp_path):
     assert seen["replica2"]["HOST"] == "db-slave2"
     assert seen["cache"] == "django_redis.cache.RedisCache"
     assert seen["broker"] == "redis://127.0.0.1:6379/0"
+    assert seen["control"] is None
 
 
 def test_replica_urls_win_over_the_slave_aliases(tmp_path):
