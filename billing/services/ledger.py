@@ -28,6 +28,7 @@ from billing.models import (
     CreditAccount,
     EntryKind,
     LedgerEntry,
+    OrderStatus,
     PaymentOrder,
 )
 
@@ -342,7 +343,8 @@ def register_reservation_check(name: str, fn: Callable[[], list[str]]) -> None:
 def check_ledger() -> list[str]:
     """Every problem found, empty when the ledger is exact: each account's entries
     sum to its balance and reservation, its last entry agrees with it, no ref has
-    released more than it reserved, and every registered reservation check passes.
+    released more than it reserved, paid orders and purchase entries match one to
+    one, and every registered reservation check passes.
 
     A first pass compares aggregates without locks; an account that looks wrong is
     checked again under its row lock (writers take that lock before touching its
@@ -383,9 +385,26 @@ def check_ledger() -> list[str]:
         f"account {row['account_id']}: {row['ref']} released more than it reserved"
         for row in negative
     )
+    problems.extend(_check_purchases())
     for name, fn in reservation_checks.items():
         problems.extend(f"{name}: {problem}" for problem in fn())
     return problems
+
+
+def _check_purchases() -> list[str]:
+    """Paid orders granted their credits, and only paid orders did (``settle_paid``
+    moves the order and writes the entry in one transaction)."""
+    settled = [OrderStatus.PAID, OrderStatus.REFUNDED]
+    ungranted = PaymentOrder.objects.filter(status__in=settled).exclude(
+        ledger_entries__kind=EntryKind.PURCHASE
+    )
+    unpaid = LedgerEntry.objects.filter(kind=EntryKind.PURCHASE).exclude(order__status__in=settled)
+    return [
+        f"order {pk}: paid, no purchase entry" for pk in ungranted.values_list("pk", flat=True)
+    ] + [
+        f"order {order_id}: purchase entry {pk}, order not paid"
+        for pk, order_id in unpaid.values_list("pk", "order_id")
+    ]
 
 
 def _check_account(account_id: int) -> list[str]:

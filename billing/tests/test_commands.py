@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from accounts.tests.factories import UserFactory
 from billing import services
-from billing.models import CreditAccount, LedgerEntry
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,25 @@ def test_check_ledger_reports_reservations_another_app_does_not_hold(monkeypatch
     )
     assert CreditAccount.objects.get(user=user).balance == 50
     services.release(user, ref="animation_task:gone", key="rel")
+
+
+def test_check_ledger_reports_a_paid_order_without_credits_and_credits_without_payment(
+    capsys,
+) -> None:
+    from billing.tests.factories import PaymentOrderFactory
+
+    # given a paid order that granted nothing, and a granted one no longer paid
+    ungranted = PaymentOrderFactory(status="paid")
+    granted = PaymentOrderFactory(status="paid")
+    entry = services.grant_purchase(granted)
+    PaymentOrder.objects.filter(pk=granted.pk).update(status="failed")
+
+    with pytest.raises(CommandError, match="2 problem"):
+        call_command("check_ledger")
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"order {ungranted.pk}: paid, no purchase entry",
+        f"order {granted.pk}: purchase entry {entry.pk}, order not paid",
+    ]
+    PaymentOrder.objects.filter(pk=ungranted.pk).delete()
+    PaymentOrder.objects.filter(pk=granted.pk).update(status="paid")

@@ -10,9 +10,10 @@ from billing import services
 class Command(BaseCommand):
     help = (
         "Check that every credit account equals the sum of its ledger entries (balance and "
-        "reserved), that no reservation was released twice, and that open reservations match "
-        "the live tasks of the apps that registered a check. Exits non-zero with a report on "
-        "any drift; changes nothing."
+        "reserved), that no reservation was released twice, that paid orders and purchase "
+        "entries match one to one, and that open reservations match the live tasks of the "
+        "apps that registered a check. Exits non-zero with a report on any drift; changes "
+        "nothing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
