@@ -39,6 +39,7 @@ def test_task_at_the_provider_shows_an_estimated_finish(provider) -> None:
     user = funded_user(1000)
     body = create(user).json()
     task = client_for(user).get(f"/api/tasks/{body['id']}").json()
-    assert task["status"] == "submitted"
+    # (A first poll may already have seen it RUNNING on a slow machine.)
+    assert task["status"] in {"submitted", "running"}
     assert task["estimated_finish_at"] is not None
     assert task["estimated_finish_at"] > task["created_at"]
