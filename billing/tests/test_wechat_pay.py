@@ -339,3 +339,29 @@ def test_a_repeat_while_wechat_is_still_answering_gets_the_same_code_url(
     assert len(fake_wechatpay.transactions) == 1
     assert [r["path"] for r in fake_wechatpay.requests] == ["/v3/pay/transactions/native"] * 2
     assert PaymentOrder.objects.get().code_url == first["code_url"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refund_notices_take_each_refunds_credits_once(fake_wechatpay) -> None:
+    # given a paid order and two partial refunds, each notified three times at once
+    order = _open_order(fake_wechatpay, fen=3500, credits=500)
+    _notify(Client(), *fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no)))
+    refunds = [
+        fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=1000),
+        fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=2500),
+    ]
+    notices = [
+        fake_wechatpay.notification(refunds[n % 2], event_type="REFUND.SUCCESS") for n in range(6)
+    ]
+
+    statuses = run_together(6, lambda n: _notify(Client(), *notices[n]).status_code)
+
+    # then the credits went back once per refund and the order is refunded
+    assert statuses == [204] * 6
+    assert PaymentRefund.objects.count() == 2
+    assert sorted(LedgerEntry.objects.filter(kind="refund").values_list("amount", flat=True)) in (
+        [-357, -143],
+        [-358, -142],
+    )
+    assert _balance(order) == 0
+    assert PaymentOrder.objects.get().status == "refunded"
