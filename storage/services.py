@@ -64,7 +64,8 @@ def mirror_result(
     """Copy a provider's result video into the owner's storage, once per ``key``:
     a second call with the same key returns the first copy and downloads nothing.
     Transient failures (5xx, timeouts, refused connections) are retried with
-    backoff; the copy must be a video PyAV can decode."""
+    backoff; the copy must be a video PyAV can decode. A result that arrives after
+    its owner was erased is stored deleted and its object removed at once."""
     existing = _primary().filter(owner=owner, source_key=key).first()
     if existing is not None:
         return existing
@@ -274,7 +275,10 @@ def _put(
         raise StorageUnavailable() from exc
     try:
         with transaction.atomic():
-            return File.objects.create(
+            # Erasure deletes the owner's files under this same row lock, so a file
+            # finishing after it (a job's result) is born deleted, never left behind.
+            erased = _lock_owner(owner).erased_at is not None
+            file = File.objects.create(
                 id=file_id,
                 owner=owner,
                 kind=kind,
@@ -289,6 +293,7 @@ def _put(
                 fps=info.fps,
                 has_audio=info.has_audio,
                 source_key=source_key,
+                deleted_at=timezone.now() if erased else None,
             )
     except IntegrityError:
         _delete_quietly(store, key)
@@ -299,6 +304,13 @@ def _put(
     except BaseException:
         _delete_quietly(store, key)
         raise
+    if erased:
+        purge_objects([str(file.id)])
+    return file
+
+
+def _lock_owner(owner: User) -> User:
+    return User.objects.select_for_update().only("pk", "erased_at").get(pk=owner.pk)
 
 
 def _delete_quietly(store: Any, key: str) -> None:

@@ -147,3 +147,66 @@ def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback
     assert len(results) == 2 and results[0] == results[1]
     assert File.objects.filter(source_key="animation_task:race").count() == 1
     assert len(_local_objects()) == 1
+
+
+@pytest.mark.django_db
+def test_a_result_arriving_after_its_owner_was_erased_is_not_kept(fake_web, allow_loopback_imports):
+    # Given a job's owner who erased their account while the job ran
+    from accounts import services as accounts
+
+    url = fake_web.file("/late.mp4", RESULT, "video/mp4")
+    owner, bystander = UserFactory(), UserFactory()
+    accounts.erase_account(owner)
+    # When its result is mirrored
+    late = services.mirror_result(owner, url, key="animation_task:late")
+    kept = services.mirror_result(bystander, url, key="animation_task:kept")
+    # Then the copy is recorded deleted and its object is gone at once
+    late.refresh_from_db()
+    assert late.deleted_at is not None and late.purged_at is not None
+    assert [p.name for p in _local_objects()] == [Path(kept.key).name]
+    # And mirroring again stays idempotent, downloading nothing more
+    assert services.mirror_result(owner, url, key="animation_task:late").pk == late.pk
+    assert fake_web.hits == ["/late.mp4", "/late.mp4"]
+    # While another user's result is kept as usual
+    assert kept.deleted_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_result_stored_during_the_owners_erasure_is_not_left_behind(
+    fake_web, allow_loopback_imports
+):
+    from accounts import hooks
+    from accounts import services as accounts
+
+    # Given a worker that mirrors a result in the middle of its owner's erasure,
+    # after storage's own erasure hook has deleted the files it could see
+    url = fake_web.file("/mid.mp4", RESULT, "video/mp4")
+    owner = UserFactory()
+    errors: list[BaseException] = []
+
+    def mirror() -> None:
+        try:
+            services.mirror_result(owner, url, key="animation_task:mid")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=mirror)
+
+    def mirror_now(user: object) -> None:
+        worker.start()
+        # Long enough to download and store; the row must wait for the erasure.
+        worker.join(timeout=1.0)
+
+    hooks.on_erasure("storage-test-mid-erasure")(mirror_now)
+    try:
+        accounts.erase_account(owner)
+    finally:
+        hooks.unregister("storage-test-mid-erasure")
+    worker.join()
+
+    # Then the late copy is recorded deleted and no object of the owner remains
+    assert errors == []
+    assert File.objects.get(source_key="animation_task:mid").deleted_at is not None
+    assert _local_objects() == []
