@@ -33,6 +33,12 @@ def _client() -> stripe.StripeClient:
     )
 
 
+def ensure_configured() -> None:
+    """Refuse (503 ``payment_provider_not_configured``) before an order is opened
+    for a provider this deployment has no credentials for."""
+    _client()
+
+
 def _call(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     try:
         return fn(*args, **kwargs).to_dict()

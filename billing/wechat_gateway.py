@@ -63,6 +63,12 @@ def _client() -> WeChatPay:
     return client
 
 
+def ensure_configured() -> None:
+    """Refuse (503 ``payment_provider_not_configured``) before an order is opened
+    for a provider this deployment has no credentials for."""
+    _client()
+
+
 def _call(fn: Any, *, missing_ok: bool = False, **kwargs: Any) -> tuple[int, dict[str, Any]]:
     try:
         status, body = fn(**kwargs)

@@ -124,6 +124,7 @@ def create_stripe_order(
     same key, gets the same session, and so answers with its ``checkout_url`` too.
     Nothing here grants credits: only the signed notification or reconciliation does.
     """
+    stripe_gateway.ensure_configured()
     order = _new_order(
         user,
         provider=Provider.STRIPE,
@@ -168,6 +169,7 @@ def create_wechat_order(
     first order (asking WeChat again under the same ``out_trade_no`` while the first
     request is still in flight, which WeChat answers with the same transaction), and
     only the notification or reconciliation grants credits."""
+    wechat_gateway.ensure_configured()
     order = _new_order(
         user,
         provider=Provider.WECHAT,
@@ -359,11 +361,18 @@ def detach_personal_data(user: User) -> None:
     """Registered with ``accounts.hooks.on_erasure``: orders and ledger rows are kept
     (money records outlive the person) but lose what identifies the payer: the
     WeChat openid, JS bridge parameters, and provider payloads (which carry names,
-    emails and openids) reduced to their ids. Idempotent."""
+    emails and openids) reduced to their ids. Pending orders expire at once, so the
+    expiry task closes them at the provider. Idempotent."""
     with transaction.atomic():
         PaymentOrder.objects.filter(user=user).update(
             payer_openid="", jsapi_params=None, checkout_url="", code_url="", h5_url=""
         )
+        # Payments still open are closed at the provider by the expiry task, not from
+        # inside this transaction.
+        now = timezone.now()
+        PaymentOrder.objects.filter(
+            user=user, status=OrderStatus.PENDING, expires_at__gt=now
+        ).update(expires_at=now)
         for event in ProviderEvent.objects.filter(order__user=user):
             if event.payload.get("redacted") is True:
                 continue

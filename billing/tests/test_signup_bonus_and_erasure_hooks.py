@@ -4,7 +4,7 @@ import pytest
 
 from accounts.hooks import registered, run_erasure_hooks, run_signup_hooks
 from accounts.tests.factories import UserFactory
-from billing.models import CreditAccount, LedgerEntry, ProviderEvent
+from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
 from billing.tests.factories import PaymentOrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +87,24 @@ def test_deleting_the_account_keeps_orders_and_ledger_anonymised(api_client) -> 
     assert order.payer_openid == ""
     assert LedgerEntry.objects.filter(account__user_id=order.user_id).count() == 1
     assert CreditAccount.objects.get(user_id=order.user_id).balance == 10
+
+
+def test_erasure_has_the_expiry_task_close_the_users_open_payments(fake_wechatpay) -> None:
+    # given an erased user with a WeChat payment still open, and another user's
+    from billing import services
+    from billing.tests.factories import CreditPackageFactory
+
+    package = CreditPackageFactory(prices={"CNY": 3500})
+    erased = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
+    kept = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
+    run_erasure_hooks(erased.user)
+
+    # when the expiry task runs
+    canceled = services.expire_pending_orders()
+
+    # then only the erased user's payment is closed at WeChat and canceled
+    assert canceled == 1
+    assert fake_wechatpay.transactions[erased.out_trade_no]["trade_state"] == "CLOSED"
+    assert fake_wechatpay.transactions[kept.out_trade_no]["trade_state"] == "NOTPAY"
+    assert PaymentOrder.objects.get(pk=kept.pk).status == "pending"
+    assert not LedgerEntry.objects.exists()

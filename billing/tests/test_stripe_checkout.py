@@ -256,3 +256,21 @@ def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, fake_s
     assert sent["form"]["line_items"]["0"]["price_data"]["currency"] == "eur"
     assert (gbp.status_code, gbp.json()["errors"][0]["code"]) == (400, "package_unavailable")
     assert PaymentOrder.objects.count() == 1
+
+
+def test_an_unconfigured_provider_answers_503_and_opens_no_order(api_client, settings) -> None:
+    settings.STRIPE_SECRET_KEY = ""
+    settings.WECHATPAY_MCHID = ""
+    package = CreditPackageFactory(prices={"USD": 500, "CNY": 3500})
+    api_client.force_authenticate(UserFactory())
+    api_client.raise_request_exception = False
+
+    stripe = api_client.post("/api/payments/stripe/create", {"package_id": package.pk})
+    wechat = api_client.post(
+        "/api/payments/wechat/create", {"package_id": package.pk, "trade_type": "native"}
+    )
+
+    for response in [stripe, wechat]:
+        assert response.status_code == 503
+        assert response.json()["errors"][0]["code"] == "payment_provider_not_configured"
+    assert not PaymentOrder.objects.exists()
