@@ -108,6 +108,13 @@ class UserAdmin(BaseUserAdmin):
         results, _ = super().get_search_results(request, queryset, search_term)
         return results.distinct(), False
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "active" is a deactivation: ticking it again must not revive
+            # the tokens issued before (the admin saves in one transaction).
+            services.sign_out_everywhere(obj)
+
     @admin.action(description="Deactivate (no sign-in, tokens revoked)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         users = list(queryset.order_by("pk"))

@@ -103,3 +103,55 @@ def test_support_can_open_the_add_user_form_and_create_a_user(staff_client):
 
     assert response.status_code == 302
     assert User.objects.get(email="new@example.com").check_password("plum-harbor-93-wind")
+
+
+def _change_form(user: User, **changes: object) -> dict:
+    data = {
+        "email": user.email,
+        "display_name": user.display_name,
+        "avatar_url": user.avatar_url,
+        "region": user.region,
+        "locale": user.locale,
+        "is_active": "on",
+        "emailaddress_set-TOTAL_FORMS": "0",
+        "emailaddress_set-INITIAL_FORMS": "0",
+        "socialaccount_set-TOTAL_FORMS": "0",
+        "socialaccount_set-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_unticking_active_in_the_form_revokes_tokens_for_good(staff_client, api_client):
+    # Given a signed-in user whom support disables by unticking "active"
+    user = UserFactory()
+    tokens = issue_tokens(user, method="password")
+    url = f"{CHANGELIST}{user.pk}/change/"
+    disabled = staff_client.post(url, _change_form(user, is_active=None))
+    assert disabled.status_code == 302, disabled.context["adminform"].form.errors
+    # When support ticks it again
+    assert staff_client.post(url, _change_form(user)).status_code == 302
+
+    # Then the account works for new sign-ins, but the old tokens stay dead
+    user.refresh_from_db()
+    assert user.is_active is True
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/auth/me").status_code == 401
+    api_client.credentials()
+    assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
+    fresh = issue_tokens(user, method="password")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {fresh['access']}")
+    assert api_client.get("/api/auth/me").status_code == 200
+
+
+def test_editing_other_fields_keeps_the_users_tokens(staff_client, api_client):
+    user = UserFactory()
+    tokens = issue_tokens(user, method="password")
+
+    response = staff_client.post(
+        f"{CHANGELIST}{user.pk}/change/", _change_form(user, display_name="Renamed")
+    )
+
+    assert response.status_code == 302
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert api_client.get("/api/auth/me").json()["display_name"] == "Renamed"
