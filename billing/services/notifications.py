@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,9 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import stripe_gateway, wechat_gateway
-from billing.errors import (
-    InvalidNotification,
-)
+from billing.errors import InvalidNotification
 from billing.models import (
     EventStatus,
     OrderStatus,
@@ -34,13 +32,6 @@ from billing.services.refunds import (
     record_refund,
     settle_refund,
 )
-
-if TYPE_CHECKING:
-    pass
-
-
-# Provider notifications
-# ------------------------------------------------------------------------------
 
 
 def record_event(

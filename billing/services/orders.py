@@ -12,10 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing import metrics, stripe_gateway, wechat_gateway
-from billing.errors import (
-    InvalidNotification,
-    PackageUnavailable,
-)
+from billing.errors import InvalidNotification, PackageUnavailable
 from billing.models import (
     CreditPackage,
     OrderStatus,
@@ -32,10 +29,6 @@ if TYPE_CHECKING:
 
 
 logger = structlog.get_logger(__name__)
-
-
-# Packages and orders
-# ------------------------------------------------------------------------------
 
 
 def active_packages() -> list[CreditPackage]:
