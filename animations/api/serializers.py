@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from animations import services
-from animations.models import AnimationTask, Mode, Status, TaskType
+from animations.models import FINAL, AnimationTask, Mode, Status, TaskType
 from storage import services as storage
 from storage.api.serializers import FileSerializer
 
@@ -54,8 +54,9 @@ class TaskErrorSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    """The contract's task. ``estimated_finish_at`` comes from recent history for this
-    mode and video length (null until the provider has the task)."""
+    """The contract's task. ``started_at``/``finished_at`` are the provider's own times
+    (``scheduled_time``/``end_time``); ``estimated_finish_at`` comes from recent
+    history for this mode and video length (null until the provider has the task)."""
 
     status = serializers.SerializerMethodField()
     image = FileSerializer(read_only=True, allow_null=True)
@@ -64,6 +65,7 @@ class TaskSerializer(serializers.ModelSerializer):
     credits = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     estimated_finish_at = serializers.SerializerMethodField()
+    finished_at = serializers.SerializerMethodField()
 
     class Meta:
         model = AnimationTask
@@ -120,9 +122,18 @@ class TaskSerializer(serializers.ModelSerializer):
         return {"code": obj.error_code, "message": obj.error_message}
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_finished_at(self, obj: AnimationTask) -> str | None:
+        """The provider's own end time when it reported one, else when we settled it
+        (a cancel, an error before the provider ran it)."""
+        if obj.status not in FINAL:
+            return None
+        moment = obj.provider_end_time or obj.finished_at
+        return serializers.DateTimeField().to_representation(moment) if moment else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_estimated_finish_at(self, obj: AnimationTask) -> str | None:
         moment = services.estimated_finish(obj)
-        return moment.isoformat() if moment else None
+        return serializers.DateTimeField().to_representation(moment) if moment else None
 
 
 class TaskListQuerySerializer(serializers.Serializer):
