@@ -22,15 +22,23 @@ def staff_client(client: Client) -> Client:
 
 
 def test_admin_pages_render(staff_client) -> None:
+    from billing.tests.factories import PaymentOrderFactory
+
     services.grant_bonus(UserFactory(), 10, key="seed")
-    CreditPackageFactory()
+    package = CreditPackageFactory()
+    order = PaymentOrderFactory(package=package)
 
     for url in [
         "/admin/billing/creditpackage/",
+        f"/admin/billing/creditpackage/{package.pk}/change/",
         "/admin/billing/creditaccount/",
         "/admin/billing/ledgerentry/",
         "/admin/billing/paymentorder/",
+        f"/admin/billing/paymentorder/{order.pk}/change/",
+        "/admin/billing/paymentrefund/",
         "/admin/billing/providerevent/",
+        "/admin/billing/ledgerentry/?kind=refund&q=payment_order:x",
+        "/admin/billing/paymentorder/?status=paid&provider=stripe&q=a@example.com",
     ]:
         assert staff_client.get(url).status_code == 200, url
 
@@ -140,3 +148,19 @@ def test_refund_action_refunds_a_wechat_order_in_fen_and_takes_the_credits_back(
     assert refund["amount"] == {"refund": 3500, "total": 3500, "currency": "CNY"}
     assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
     assert CreditAccount.objects.get(user=order.user).balance == 0
+
+
+def test_an_orders_money_fields_cannot_be_edited_in_the_admin(staff_client) -> None:
+    from billing.tests.factories import PaymentOrderFactory
+
+    order = PaymentOrderFactory(amount=999, credits=500)
+    url = f"/admin/billing/paymentorder/{order.pk}/change/"
+
+    page = staff_client.get(url).content.decode()
+    staff_client.post(url, {"amount": "1", "credits": "100000", "status": "paid"})
+
+    for field in ["amount", "credits", "currency", "status", "user"]:
+        assert f'name="{field}"' not in page, field
+    order.refresh_from_db()
+    assert (order.amount, order.credits, order.status) == (999, 500, "pending")
+    assert not LedgerEntry.objects.exists()
