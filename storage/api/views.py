@@ -11,6 +11,8 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.db_router import use_primary
@@ -24,8 +26,19 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
 
 
+class UploadThrottle(UserRateThrottle):
+    """Uploads per user (``uploads`` rate): each one is streamed, decoded and stored."""
+
+    scope = "uploads"
+
+    def get_rate(self) -> str | None:
+        # Read at request time, not frozen at import like DRF's class attribute.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
 class UploadView(APIView):
     parser_classes = [LimitedMultiPartParser]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
 
     @extend_schema(
         operation_id="videos_upload",

@@ -248,3 +248,21 @@ def test_oversized_frames_are_refused_by_their_declared_size_before_decoding(api
     response = _upload(api_client, UserFactory(), content, "a.avi", "video")
     # Then its declared size refuses it: no frame was decoded to find out
     _assert_refused(response, 400, "invalid_dimensions")
+
+
+def test_uploads_are_throttled_per_user_with_retry_after(api_client, settings):
+    # Given an upload rate of two a minute
+    rest = {**settings.REST_FRAMEWORK}
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "uploads": "2/min"}
+    settings.REST_FRAMEWORK = rest
+    user, other = UserFactory(), UserFactory()
+    image = make_image()
+    # When a user sends a third within the minute
+    codes = [_upload(api_client, user, image, "a.jpg", "image").status_code for _ in range(3)]
+    # Then it is refused before anything is read or stored, and says when to retry
+    assert codes == [201, 201, 429]
+    assert File.objects.filter(owner=user).count() == 2
+    throttled = _upload(api_client, user, image, "a.jpg", "image")
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    # While another user uploads as usual
+    assert _upload(api_client, other, image, "a.jpg", "image").status_code == 201
