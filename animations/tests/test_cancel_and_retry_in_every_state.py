@@ -239,3 +239,20 @@ def test_cancel_while_the_create_call_is_unsettled_is_409(provider, settings) ->
     assert response.status_code == 409
     assert client_for(user).get(f"/api/tasks/{task_id}").json()["status"] == "queued"
     assert account(user) == (1000, 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_without_credits_is_402_and_leaves_the_task_failed(provider) -> None:
+    from billing import services as billing
+
+    user = funded_user(12)
+    provider.script({"outcome": "FAILED", "code": "InternalError.Algo"})
+    task_id = create(user).json()["id"]
+    drive(final(task_id))
+    billing.reserve(user, 5, ref="elsewhere", key="elsewhere:reserve")
+    response = client_for(user).post(f"/api/tasks/{task_id}/retry")
+    assert response.status_code == 402
+    error = response.json()["errors"][0]
+    assert (error["code"], error["needed"], error["available"]) == ("insufficient_credits", 12, 7)
+    row = AnimationTask.objects.get(pk=task_id)
+    assert (row.status, row.attempts, row.credits_reserved) == ("failed", 1, 12)

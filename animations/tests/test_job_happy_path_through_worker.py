@@ -67,3 +67,17 @@ def test_job_reaches_succeeded_with_playable_result_and_exact_credits(
     assert check_ledger() == []
     # And the same task is visible under /api/videos/tasks
     assert client_for(user).get(f"/api/videos/tasks/{body['id']}").json()["status"] == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_region_uses_its_own_key(provider) -> None:
+    from animations.tests.helpers import drive
+
+    cn_user = funded_user(1000, region="cn")
+    global_user = funded_user(1000, region="global")
+    ids = [create(cn_user).json()["id"], create(global_user).json()["id"]]
+    drive(lambda: all(final(i)() for i in ids))
+    rows = {r.region: r for r in AnimationTask.objects.all()}
+    assert provider.tasks[rows["cn"].provider_task_id].api_key == "sk-test-cn"
+    assert provider.tasks[rows["global"].provider_task_id].api_key == "sk-test-global"
+    assert check_ledger() == []
