@@ -34,7 +34,6 @@ from storage.errors import DownloadFailed, FileTooLarge, UnsafeUrl
 Resolver = Callable[[str], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_CHUNK = 64 * 1024
 _METADATA = frozenset(
     ipaddress.ip_address(ip)
     for ip in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
@@ -280,7 +279,9 @@ def _save_body(
     digest = hashlib.sha256()
     size = 0
     with open(path, "wb") as out:
-        for chunk in response.iter_bytes(_CHUNK):
+        # Pieces as they arrive, not gathered into fixed chunks: a server trickling
+        # bytes must meet the deadline check too, not only the per-read timeout.
+        for chunk in response.iter_bytes():
             size += len(chunk)
             if size > max_bytes:
                 raise FileTooLarge(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -95,4 +96,18 @@ def test_slow_server_times_out(fake_web, settings):
         services.import_from_url(UserFactory(), url, kind="image")
     # Then it gives up with a clear message and stores nothing
     assert failed.value.detail == "The download timed out."
+    assert File.objects.count() == 0
+
+
+def test_a_server_trickling_bytes_is_cut_off_at_the_time_budget(fake_web, settings):
+    # Given a server that sends 100 bytes every 0.1 s: each read is quick, the whole is not
+    settings.STORAGE_IMPORT_TIMEOUT = 0.5
+    url = fake_web.serve("/drip.jpg", Answer(200, make_image(1600, 1200), trickle=0.1))
+    started = time.monotonic()
+    # When it is imported
+    with pytest.raises(DownloadFailed) as failed:
+        services.import_from_url(UserFactory(), url, kind="image")
+    # Then the budget holds for the whole download, not just for each read
+    assert failed.value.detail == "The download took too long."
+    assert time.monotonic() - started < 2.0
     assert File.objects.count() == 0

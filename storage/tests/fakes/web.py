@@ -22,6 +22,8 @@ class Answer:
     declare_length: bool = True
     # Seconds to wait before answering (a slow or stuck server).
     delay: float = 0.0
+    # Seconds between 100-byte pieces of the body (a server that trickles).
+    trickle: float = 0.0
 
 
 @dataclass
@@ -93,7 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        pieces = (
+            [answer.body[i : i + 100] for i in range(0, len(answer.body), 100)]
+            if answer.trickle
+            else [answer.body]
+        )
         try:
-            self.wfile.write(answer.body)
+            for piece in pieces:
+                self.wfile.write(piece)
+                self.wfile.flush()
+                time.sleep(answer.trickle)
         except (BrokenPipeError, ConnectionResetError):
             return
