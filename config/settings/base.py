@@ -339,6 +339,11 @@ DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # PROMETHEUS
 # ------------------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Who may read /metrics (directly, not through a proxy): loopback and private networks.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
 
 # ==============================================================================
 # App settings. Each app owns the section below its heading.

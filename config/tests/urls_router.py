@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib.sites.models import Site
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import db_router, health
+from config import db_router, health, metrics
 
 PREFIX = "probe-"
 
@@ -59,5 +59,5 @@ urlpatterns = [
     path("probe/sites", sites),
     path("probe/write-then-read", write_then_read),
     path("readyz", health.readyz),
-    path("", include("django_prometheus.urls")),
+    path("metrics", metrics.metrics),
 ]
