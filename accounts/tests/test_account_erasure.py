@@ -27,7 +27,7 @@ def _register(api_client) -> tuple[User, dict]:
     return User.objects.get(pk=body["user"]["id"]), body
 
 
-def test_deleted_account_loses_its_data_tokens_and_sign_in(api_client, hook_calls):
+def test_deleted_account_loses_its_data_tokens_and_sign_in(api_client, hook_calls) -> None:
     user, tokens = _register(api_client)
     other_device = issue_tokens(user, method="password")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
@@ -56,7 +56,7 @@ def test_deleted_account_loses_its_data_tokens_and_sign_in(api_client, hook_call
     assert login.json()["errors"][0]["code"] == "invalid_credentials"
 
 
-def test_wrong_password_erases_nothing(api_client, hook_calls):
+def test_wrong_password_erases_nothing(api_client, hook_calls) -> None:
     user, tokens = _register(api_client)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 
@@ -72,7 +72,7 @@ def test_wrong_password_erases_nothing(api_client, hook_calls):
     assert api_client.get("/api/auth/me").status_code == 200
 
 
-def test_password_account_without_password_needs_reauthentication(api_client, hook_calls):
+def test_password_account_without_password_needs_reauthentication(api_client, hook_calls) -> None:
     user, tokens = _register(api_client)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 
@@ -84,7 +84,7 @@ def test_password_account_without_password_needs_reauthentication(api_client, ho
     assert user.erased_at is None
 
 
-def test_wechat_user_erases_with_a_fresh_social_sign_in(api_client, wechat, hook_calls):
+def test_wechat_user_erases_with_a_fresh_social_sign_in(api_client, wechat, hook_calls) -> None:
     code = wechat.issue_code(WeChatUser(openid="o-gone", nickname="再见", unionid="u-gone"))
     body = api_client.post("/api/auth/wechat/login", {"code": code}).json()
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
@@ -109,7 +109,7 @@ def test_wechat_user_erases_with_a_fresh_social_sign_in(api_client, wechat, hook
     assert again.json()["created"] is True
 
 
-def test_stale_social_sign_in_cannot_erase(api_client, settings):
+def test_stale_social_sign_in_cannot_erase(api_client, settings) -> None:
     settings.ACCOUNTS_REAUTH_MAX_AGE = 300
     user = UserFactory(email=None)
     user.set_unusable_password()
@@ -126,7 +126,7 @@ def test_stale_social_sign_in_cannot_erase(api_client, settings):
     assert user.erased_at is None
 
 
-def test_erasing_twice_changes_nothing_more(hook_calls):
+def test_erasing_twice_changes_nothing_more(hook_calls) -> None:
     user = UserFactory()
     services.erase_account(user)
     erased_at = User.objects.get(pk=user.pk).erased_at
@@ -137,7 +137,7 @@ def test_erasing_twice_changes_nothing_more(hook_calls):
     assert len(hook_calls["erasure"]) == 1
 
 
-def test_erasure_removes_the_email_from_the_admin_history(hook_calls):
+def test_erasure_removes_the_email_from_the_admin_history(hook_calls) -> None:
     # Given a support edit recorded in the admin history under the user's email
     user = UserFactory(email="history@example.com")
     staff = UserFactory(is_staff=True)

@@ -21,7 +21,7 @@ def staff_client() -> Client:
     return client
 
 
-def test_support_finds_a_user_by_social_uid(staff_client):
+def test_support_finds_a_user_by_social_uid(staff_client) -> None:
     target = UserFactory(email="wx@example.com", display_name="微信")
     SocialAccount.objects.create(user=target, provider="weixin", uid="o-findme")
     UserFactory(email="someone@example.com")
@@ -32,7 +32,7 @@ def test_support_finds_a_user_by_social_uid(staff_client):
     assert list(response.context["cl"].result_list) == [target]
 
 
-def test_provider_and_region_filters(staff_client):
+def test_provider_and_region_filters(staff_client) -> None:
     google_user = UserFactory(region="global")
     SocialAccount.objects.create(user=google_user, provider="google", uid="g-1")
     UserFactory(region="cn")
@@ -44,7 +44,7 @@ def test_provider_and_region_filters(staff_client):
     assert [u.region for u in by_region.context["cl"].result_list] == ["cn"]
 
 
-def test_user_page_shows_social_accounts_and_email_addresses_inline(staff_client):
+def test_user_page_shows_social_accounts_and_email_addresses_inline(staff_client) -> None:
     user = UserFactory()
     SocialAccount.objects.create(user=user, provider="google", uid="g-inline")
 
@@ -55,7 +55,7 @@ def test_user_page_shows_social_accounts_and_email_addresses_inline(staff_client
     assert b"Email addresses" in response.content
 
 
-def test_deactivate_action_disables_and_revokes_tokens(staff_client, api_client):
+def test_deactivate_action_disables_and_revokes_tokens(staff_client, api_client) -> None:
     user = UserFactory()
     bystander = UserFactory()
     tokens = issue_tokens(user, method="password")
@@ -74,7 +74,9 @@ def test_deactivate_action_disables_and_revokes_tokens(staff_client, api_client)
     assert api_client.get("/api/auth/me").status_code == 401
 
 
-def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(staff_client, api_client):
+def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(
+    staff_client, api_client
+) -> None:
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
 
@@ -89,7 +91,7 @@ def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(staff_c
     assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
 
 
-def test_support_can_open_the_add_user_form_and_create_a_user(staff_client):
+def test_support_can_open_the_add_user_form_and_create_a_user(staff_client) -> None:
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 200
 
     response = staff_client.post(
@@ -122,7 +124,7 @@ def _change_form(user: User, **changes: object) -> dict:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def test_unticking_active_in_the_form_revokes_tokens_for_good(staff_client, api_client):
+def test_unticking_active_in_the_form_revokes_tokens_for_good(staff_client, api_client) -> None:
     # Given a signed-in user whom support disables by unticking "active"
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
@@ -144,7 +146,7 @@ def test_unticking_active_in_the_form_revokes_tokens_for_good(staff_client, api_
     assert api_client.get("/api/auth/me").status_code == 200
 
 
-def test_editing_other_fields_keeps_the_users_tokens(staff_client, api_client):
+def test_editing_other_fields_keeps_the_users_tokens(staff_client, api_client) -> None:
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
 

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_erasures_run_the_hooks_once(hook_calls):
+def test_two_simultaneous_erasures_run_the_hooks_once(hook_calls) -> None:
     user = UserFactory()
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

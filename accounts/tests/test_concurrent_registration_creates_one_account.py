@@ -10,7 +10,7 @@ from accounts.models import User
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_registrations_of_one_email_create_one_account(hook_calls):
+def test_concurrent_registrations_of_one_email_create_one_account(hook_calls) -> None:
     # Given several clients registering the same address at the same moment
     barrier = threading.Barrier(4)
     results: list[tuple[int, str | None]] = []

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "violet-harbour-42-kites"
 
 
-def test_register_creates_user_returns_tokens_and_sends_verification_email(api_client, hook_calls):
+def test_register_creates_user_returns_tokens_and_sends_verification_email(
+    api_client, hook_calls
+) -> None:
     # Given no account for this address
     # When someone registers
     response = api_client.post(
@@ -54,13 +56,13 @@ def test_register_creates_user_returns_tokens_and_sends_verification_email(api_c
     assert claims["user_id"] == str(user.id)
 
 
-def test_argon2_is_the_production_hasher():
+def test_argon2_is_the_production_hasher() -> None:
     from config.settings import base
 
     assert base.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
 
 
-def test_register_with_taken_email_is_refused_and_creates_nothing(api_client, hook_calls):
+def test_register_with_taken_email_is_refused_and_creates_nothing(api_client, hook_calls) -> None:
     UserFactory(email="ada@example.com")
 
     response = api_client.post(
@@ -75,7 +77,7 @@ def test_register_with_taken_email_is_refused_and_creates_nothing(api_client, ho
     assert mail.outbox == []
 
 
-def test_register_with_weak_password_is_refused_by_django_validators(api_client):
+def test_register_with_weak_password_is_refused_by_django_validators(api_client) -> None:
     response = api_client.post(
         "/api/auth/register", {"email": "ada@example.com", "password": "12345678"}
     )
@@ -88,7 +90,7 @@ def test_register_with_weak_password_is_refused_by_django_validators(api_client)
     assert not User.objects.exists()
 
 
-def test_register_with_malformed_body_is_a_validation_error_not_a_500(api_client):
+def test_register_with_malformed_body_is_a_validation_error_not_a_500(api_client) -> None:
     response = api_client.post("/api/auth/register", {"email": "not-an-email"})
 
     assert response.status_code == 400
@@ -96,7 +98,7 @@ def test_register_with_malformed_body_is_a_validation_error_not_a_500(api_client
     assert {e["attr"] for e in response.json()["errors"]} == {"email", "password"}
 
 
-def test_login_with_correct_password_returns_tokens_and_user(api_client):
+def test_login_with_correct_password_returns_tokens_and_user(api_client) -> None:
     user = UserFactory(email="ada@example.com", password=PASSWORD)
 
     response = api_client.post(
@@ -113,7 +115,7 @@ def test_login_with_correct_password_returns_tokens_and_user(api_client):
     ("email", "password"),
     [("ada@example.com", "wrong-password"), ("nobody@example.com", PASSWORD)],
 )
-def test_login_with_wrong_credentials_is_invalid_credentials(api_client, email, password):
+def test_login_with_wrong_credentials_is_invalid_credentials(api_client, email, password) -> None:
     UserFactory(email="ada@example.com", password=PASSWORD)
 
     response = api_client.post("/api/auth/login", {"email": email, "password": password})
@@ -132,7 +134,7 @@ def test_login_with_wrong_credentials_is_invalid_credentials(api_client, email, 
     assert "access" not in response.json()
 
 
-def test_login_of_disabled_user_is_refused(api_client):
+def test_login_of_disabled_user_is_refused(api_client) -> None:
     UserFactory(email="ada@example.com", password=PASSWORD, is_active=False)
 
     response = api_client.post(
@@ -143,7 +145,7 @@ def test_login_of_disabled_user_is_refused(api_client):
     assert response.json()["errors"][0]["code"] == "invalid_credentials"
 
 
-def test_me_needs_a_token_and_returns_the_user(api_client):
+def test_me_needs_a_token_and_returns_the_user(api_client) -> None:
     user = UserFactory(email="ada@example.com", password=PASSWORD)
     assert api_client.get("/api/auth/me").status_code == 401
 
@@ -158,7 +160,7 @@ def test_me_needs_a_token_and_returns_the_user(api_client):
     assert response.json()["email"] == "ada@example.com"
 
 
-def test_profile_get_and_put_change_only_the_given_fields(api_client):
+def test_profile_get_and_put_change_only_the_given_fields(api_client) -> None:
     user = UserFactory(email="ada@example.com", display_name="Ada", locale="en")
     bearer(api_client, user)
 
@@ -173,7 +175,7 @@ def test_profile_get_and_put_change_only_the_given_fields(api_client):
     assert api_client.get("/api/users/profile").json() == response.json()
 
 
-def test_profile_put_rejects_a_bad_avatar_url_and_changes_nothing(api_client):
+def test_profile_put_rejects_a_bad_avatar_url_and_changes_nothing(api_client) -> None:
     user = UserFactory(display_name="Ada")
     bearer(api_client, user)
 

@@ -23,7 +23,7 @@ def _key_from(body: str, path: str) -> str:
     return unquote(match.group(1))
 
 
-def test_verification_key_from_the_email_verifies_the_address(api_client):
+def test_verification_key_from_the_email_verifies_the_address(api_client) -> None:
     api_client.post("/api/auth/register", {"email": "v@example.com", "password": PASSWORD})
     key = _key_from(mail.outbox[0].body, "verify-email")
     assert mail.outbox[0].subject == "[Animate] Confirm your email address"
@@ -38,7 +38,7 @@ def test_verification_key_from_the_email_verifies_the_address(api_client):
     assert api_client.get("/api/auth/me").json()["email_verified"] is True
 
 
-def test_a_forged_verification_key_is_400_and_verifies_nothing(api_client):
+def test_a_forged_verification_key_is_400_and_verifies_nothing(api_client) -> None:
     api_client.post("/api/auth/register", {"email": "v@example.com", "password": PASSWORD})
     key = _key_from(mail.outbox[0].body, "verify-email")
 
@@ -49,14 +49,14 @@ def test_a_forged_verification_key_is_400_and_verifies_nothing(api_client):
     assert User.objects.get().emailaddress_set.get().verified is False
 
 
-def test_password_reset_answers_202_for_unknown_addresses_and_sends_nothing(api_client):
+def test_password_reset_answers_202_for_unknown_addresses_and_sends_nothing(api_client) -> None:
     response = api_client.post("/api/auth/password/reset", {"email": "nobody@example.com"})
 
     assert response.status_code == 202
     assert mail.outbox == []
 
 
-def test_password_reset_key_sets_a_new_password_once_and_signs_out_everywhere(api_client):
+def test_password_reset_key_sets_a_new_password_once_and_signs_out_everywhere(api_client) -> None:
     user = UserFactory(email="r@example.com", password=PASSWORD)
     old = issue_tokens(user, method="password")
 
@@ -93,7 +93,7 @@ def test_password_reset_key_sets_a_new_password_once_and_signs_out_everywhere(ap
     assert again.json()["errors"][0]["code"] == "invalid_key"
 
 
-def test_password_reset_with_a_weak_password_keeps_the_old_one(api_client):
+def test_password_reset_with_a_weak_password_keeps_the_old_one(api_client) -> None:
     UserFactory(email="r@example.com", password=PASSWORD)
     api_client.post("/api/auth/password/reset", {"email": "r@example.com"})
     key = _key_from(mail.outbox[0].body, "reset-password")
@@ -108,7 +108,7 @@ def test_password_reset_with_a_weak_password_keeps_the_old_one(api_client):
 
 
 @pytest.mark.parametrize("key", ["", "garbage", "zz-zzzz", "1-abc-def"])
-def test_bad_reset_keys_are_400(api_client, key):
+def test_bad_reset_keys_are_400(api_client, key) -> None:
     response = api_client.post(
         "/api/auth/password/reset/confirm", {"key": key, "password": NEW_PASSWORD}
     )

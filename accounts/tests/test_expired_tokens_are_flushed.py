@@ -13,7 +13,7 @@ from accounts.tokens import issue_tokens
 pytestmark = pytest.mark.django_db
 
 
-def test_flush_deletes_only_expired_token_records_and_is_safe_to_repeat():
+def test_flush_deletes_only_expired_token_records_and_is_safe_to_repeat() -> None:
     user = UserFactory()
     issue_tokens(user, method="password")
     issue_tokens(user, method="password")

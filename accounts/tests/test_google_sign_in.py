@@ -19,7 +19,9 @@ URL = "/api/auth/google/login"
 CERTS = "/oauth2/v1/certs"
 
 
-def test_new_google_user_signs_up_with_verified_email_and_profile(api_client, google, hook_calls):
+def test_new_google_user_signs_up_with_verified_email_and_profile(
+    api_client, google, hook_calls
+) -> None:
     token = google.id_token(google.claims(sub="g-100", email="Grace@Example.com"))
 
     response = api_client.post(URL, {"id_token": token}, REMOTE_ADDR="1.2.4.8")
@@ -43,7 +45,9 @@ def test_new_google_user_signs_up_with_verified_email_and_profile(api_client, go
     assert not Session.objects.exists()
 
 
-def test_returning_google_user_signs_in_without_creating_anything(api_client, google, hook_calls):
+def test_returning_google_user_signs_in_without_creating_anything(
+    api_client, google, hook_calls
+) -> None:
     first = api_client.post(
         URL, {"id_token": google.id_token(google.claims(sub="g-1", email="a@example.com"))}
     )
@@ -59,7 +63,7 @@ def test_returning_google_user_signs_in_without_creating_anything(api_client, go
     assert len(hook_calls["signup"]) == 1
 
 
-def test_google_certificates_are_fetched_once_and_cached(api_client, google):
+def test_google_certificates_are_fetched_once_and_cached(api_client, google) -> None:
     for sub in ("g-1", "g-2", "g-3"):
         token = google.id_token(google.claims(sub=sub, email=f"{sub}@example.com"))
         assert api_client.post(URL, {"id_token": token}).status_code == 200
@@ -79,7 +83,7 @@ def test_google_certificates_are_fetched_once_and_cached(api_client, google):
         "garbage",
     ],
 )
-def test_bad_id_tokens_are_refused_and_create_nobody(api_client, google, case):
+def test_bad_id_tokens_are_refused_and_create_nobody(api_client, google, case) -> None:
     claims = google.claims(sub="g-evil", email="victim@example.com")
     if case == "forged_signature":
         # Signed by a key we never published, claiming Google's key id.
@@ -109,7 +113,7 @@ def test_bad_id_tokens_are_refused_and_create_nobody(api_client, google, case):
     assert not SocialAccount.objects.exists()
 
 
-def test_both_google_issuer_spellings_are_accepted(api_client, google):
+def test_both_google_issuer_spellings_are_accepted(api_client, google) -> None:
     token = google.id_token(
         google.claims(sub="g-5", email="e@example.com", iss="accounts.google.com")
     )
@@ -117,7 +121,7 @@ def test_both_google_issuer_spellings_are_accepted(api_client, google):
     assert api_client.post(URL, {"id_token": token}).status_code == 200
 
 
-def test_replayed_id_token_with_jti_is_refused(api_client, google):
+def test_replayed_id_token_with_jti_is_refused(api_client, google) -> None:
     token = google.id_token(google.claims(sub="g-6", email="f@example.com", jti="once"))
     assert api_client.post(URL, {"id_token": token}).status_code == 200
 
@@ -127,7 +131,7 @@ def test_replayed_id_token_with_jti_is_refused(api_client, google):
     assert response.json()["errors"][0]["code"] == "invalid_token"
 
 
-def test_authorization_code_is_exchanged_server_side(api_client, google):
+def test_authorization_code_is_exchanged_server_side(api_client, google) -> None:
     code = google.issue_code(
         google.claims(sub="g-7", email="code@example.com"), redirect_uri="postmessage"
     )
@@ -144,7 +148,7 @@ def test_authorization_code_is_exchanged_server_side(api_client, google):
     assert exchange[0].form["redirect_uri"] == "postmessage"
 
 
-def test_code_with_mismatched_redirect_uri_is_refused(api_client, google):
+def test_code_with_mismatched_redirect_uri_is_refused(api_client, google) -> None:
     code = google.issue_code(
         google.claims(sub="g-8", email="x@example.com"), redirect_uri="https://app.example.com/cb"
     )
@@ -156,14 +160,14 @@ def test_code_with_mismatched_redirect_uri_is_refused(api_client, google):
     assert not User.objects.exists()
 
 
-def test_google_body_needs_id_token_or_code_and_redirect_uri(api_client, google):
+def test_google_body_needs_id_token_or_code_and_redirect_uri(api_client, google) -> None:
     response = api_client.post(URL, {"code": "abc"})
 
     assert response.status_code == 400
     assert response.json()["type"] == "validation_error"
 
 
-def test_google_not_configured_is_503_not_500(api_client, db):
+def test_google_not_configured_is_503_not_500(api_client, db) -> None:
     # A 5xx is reported like an unhandled error; the test client would re-raise it.
     api_client.raise_request_exception = False
 
@@ -175,7 +179,7 @@ def test_google_not_configured_is_503_not_500(api_client, db):
 
 def test_verified_google_email_joins_existing_account_and_locks_out_a_pre_registered_password(
     api_client, google
-):
+) -> None:
     # Given an attacker registered the victim's address (never verified) with their own password
     attacker_password = "attacker-knows-this-1"
     registered = api_client.post(
@@ -202,7 +206,7 @@ def test_verified_google_email_joins_existing_account_and_locks_out_a_pre_regist
     assert login.json()["errors"][0]["code"] == "invalid_credentials"
 
 
-def test_unverified_google_email_never_takes_over_an_existing_account(api_client, google):
+def test_unverified_google_email_never_takes_over_an_existing_account(api_client, google) -> None:
     owner = UserFactory(email="owner@example.com", password="owner-password-77")
     EmailAddress.objects.create(user=owner, email="owner@example.com", verified=True, primary=True)
     token = google.id_token(google.claims(sub="g-x", email="owner@example.com", verified=False))
@@ -219,7 +223,7 @@ def test_unverified_google_email_never_takes_over_an_existing_account(api_client
     assert owner.check_password("owner-password-77")
 
 
-def test_signed_in_user_links_google_with_a_bearer_token(api_client, google):
+def test_signed_in_user_links_google_with_a_bearer_token(api_client, google) -> None:
     user = UserFactory(email="me@example.com")
     bearer(api_client, user)
     token = google.id_token(google.claims(sub="g-link", email="other-address@gmail.com"))
@@ -236,7 +240,7 @@ def test_signed_in_user_links_google_with_a_bearer_token(api_client, google):
 
 def test_linking_a_google_account_owned_by_someone_else_is_409_and_moves_nothing(
     api_client, google
-):
+) -> None:
     token = google.id_token(google.claims(sub="g-owned", email="first@example.com"))
     owner_id = api_client.post(URL, {"id_token": token}).json()["user"]["id"]
     intruder = UserFactory(email="intruder@example.com")
@@ -250,7 +254,7 @@ def test_linking_a_google_account_owned_by_someone_else_is_409_and_moves_nothing
     assert str(SocialAccount.objects.get(uid="g-owned").user_id) == owner_id
 
 
-def test_disabled_user_cannot_sign_in_with_google(api_client, google):
+def test_disabled_user_cannot_sign_in_with_google(api_client, google) -> None:
     token = google.id_token(google.claims(sub="g-off", email="off@example.com"))
     user_id = api_client.post(URL, {"id_token": token}).json()["user"]["id"]
     User.objects.filter(pk=user_id).update(is_active=False)
@@ -263,7 +267,7 @@ def test_disabled_user_cannot_sign_in_with_google(api_client, google):
     assert "access" not in response.json()
 
 
-def test_linking_does_not_make_a_stolen_token_fresh_enough_to_erase(api_client, google):
+def test_linking_does_not_make_a_stolen_token_fresh_enough_to_erase(api_client, google) -> None:
     import time as _time
 
     from rest_framework_simplejwt.tokens import RefreshToken
@@ -289,7 +293,9 @@ def test_linking_does_not_make_a_stolen_token_fresh_enough_to_erase(api_client, 
     assert user.erased_at is None
 
 
-def test_rotated_google_key_is_fetched_once_then_unknown_kids_are_refused(api_client, google):
+def test_rotated_google_key_is_fetched_once_then_unknown_kids_are_refused(
+    api_client, google
+) -> None:
     from accounts.tests.fakes.google import make_signing_key
 
     # Given our cache holds Google's current certificates
@@ -308,7 +314,7 @@ def test_rotated_google_key_is_fetched_once_then_unknown_kids_are_refused(api_cl
     assert len(google.requests_to(CERTS)) == 2
 
 
-def test_code_exchange_without_id_token_reads_the_userinfo_endpoint(api_client, google):
+def test_code_exchange_without_id_token_reads_the_userinfo_endpoint(api_client, google) -> None:
     google.include_id_token = False
     code = google.issue_code(
         google.claims(sub="g-ui", email="ui@example.com"), redirect_uri="postmessage"
@@ -325,7 +331,9 @@ def test_code_exchange_without_id_token_reads_the_userinfo_endpoint(api_client, 
     assert SocialAccount.objects.get().uid == "g-ui"
 
 
-def test_google_app_from_the_environment_works_without_an_admin_row(api_client, google, settings):
+def test_google_app_from_the_environment_works_without_an_admin_row(
+    api_client, google, settings
+) -> None:
     from allauth.socialaccount.models import SocialApp
 
     SocialApp.objects.all().delete()

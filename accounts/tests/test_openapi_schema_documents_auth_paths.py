@@ -21,7 +21,7 @@ EXPECTED = {
 }
 
 
-def test_schema_documents_every_auth_and_user_path(api_client):
+def test_schema_documents_every_auth_and_user_path(api_client) -> None:
     response = api_client.get("/api/schema")
 
     assert response.status_code == 200

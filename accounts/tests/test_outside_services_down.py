@@ -26,7 +26,7 @@ def _point(settings, provider: str, **urls: str) -> None:
     settings.SOCIALACCOUNT_PROVIDERS = providers
 
 
-def test_google_certificates_unreachable_is_503(api_client, google, settings, closed_port):
+def test_google_certificates_unreachable_is_503(api_client, google, settings, closed_port) -> None:
     _point(settings, "google", CERTS_URL=f"http://127.0.0.1:{closed_port}/certs")
     api_client.raise_request_exception = False
     token = google.id_token(google.claims(sub="g-1", email="a@example.com"))
@@ -38,7 +38,7 @@ def test_google_certificates_unreachable_is_503(api_client, google, settings, cl
     assert not User.objects.exists()
 
 
-def test_wechat_unreachable_is_503(api_client, wechat, settings, closed_port):
+def test_wechat_unreachable_is_503(api_client, wechat, settings, closed_port) -> None:
     _point(
         settings,
         "weixin",
@@ -54,7 +54,9 @@ def test_wechat_unreachable_is_503(api_client, wechat, settings, closed_port):
     assert not User.objects.exists()
 
 
-def test_registration_succeeds_when_the_mail_server_is_down(api_client, settings, closed_port):
+def test_registration_succeeds_when_the_mail_server_is_down(
+    api_client, settings, closed_port
+) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = closed_port

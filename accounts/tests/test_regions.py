@@ -6,27 +6,27 @@ from accounts.regions import client_ip, region_for_request
 
 
 @pytest.fixture
-def no_cdn_header(settings):
+def no_cdn_header(settings) -> None:
     settings.REGION_COUNTRY_HEADER = ""
     settings.TRUSTED_PROXIES = []
     settings.GEOIP_DATABASE_PATH = ""
     settings.DEFAULT_REGION = "global"
 
 
-def test_embedded_geoip_places_chinese_addresses_in_cn(rf, no_cdn_header):
+def test_embedded_geoip_places_chinese_addresses_in_cn(rf, no_cdn_header) -> None:
     assert region_for_request(rf.get("/", REMOTE_ADDR="1.2.4.8")) == "cn"
     assert region_for_request(rf.get("/", REMOTE_ADDR="240e::1")) == "cn"
     assert region_for_request(rf.get("/", REMOTE_ADDR="8.8.8.8")) == "global"
 
 
-def test_unknown_addresses_get_the_default_region(rf, no_cdn_header, settings):
+def test_unknown_addresses_get_the_default_region(rf, no_cdn_header, settings) -> None:
     settings.DEFAULT_REGION = "cn"
 
     assert region_for_request(rf.get("/", REMOTE_ADDR="10.0.0.7")) == "cn"
     assert region_for_request(rf.get("/", REMOTE_ADDR="not-an-ip")) == "cn"
 
 
-def test_cdn_country_header_decides_only_when_configured(rf, no_cdn_header, settings):
+def test_cdn_country_header_decides_only_when_configured(rf, no_cdn_header, settings) -> None:
     request = rf.get("/", REMOTE_ADDR="8.8.8.8", HTTP_CF_IPCOUNTRY="CN")
     assert region_for_request(request) == "global"  # not configured: a client could send it
 
@@ -40,14 +40,14 @@ def test_cdn_country_header_decides_only_when_configured(rf, no_cdn_header, sett
     assert region_for_request(rf.get("/", REMOTE_ADDR="1.2.4.8", HTTP_CF_IPCOUNTRY="XX")) == "cn"
 
 
-def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(rf, no_cdn_header):
+def test_x_forwarded_for_is_ignored_from_an_untrusted_peer(rf, no_cdn_header) -> None:
     request = rf.get("/", REMOTE_ADDR="8.8.8.8", HTTP_X_FORWARDED_FOR="1.2.4.8")
 
     assert client_ip(request) == "8.8.8.8"
     assert region_for_request(request) == "global"
 
 
-def test_x_forwarded_for_is_walked_past_trusted_proxies_only(rf, no_cdn_header, settings):
+def test_x_forwarded_for_is_walked_past_trusted_proxies_only(rf, no_cdn_header, settings) -> None:
     settings.TRUSTED_PROXIES = ["10.0.0.0/8", "192.168.1.1/32"]
     # The client forged a first hop; our proxies appended the real address after it.
     request = rf.get(
@@ -58,7 +58,7 @@ def test_x_forwarded_for_is_walked_past_trusted_proxies_only(rf, no_cdn_header, 
     assert region_for_request(request) == "cn"
 
 
-def test_maxmind_database_is_used_when_configured(rf, no_cdn_header, settings, tmp_path):
+def test_maxmind_database_is_used_when_configured(rf, no_cdn_header, settings, tmp_path) -> None:
     from mmdb_writer import MMDBWriter
     from netaddr import IPSet
 
@@ -76,7 +76,7 @@ def test_maxmind_database_is_used_when_configured(rf, no_cdn_header, settings, t
 
 
 @pytest.mark.django_db
-def test_new_user_region_comes_from_the_request(api_client, no_cdn_header):
+def test_new_user_region_comes_from_the_request(api_client, no_cdn_header) -> None:
     response = api_client.post(
         "/api/auth/register",
         {"email": "li@example.cn", "password": "river-lantern-83-moss"},

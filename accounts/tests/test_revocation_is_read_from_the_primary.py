@@ -23,7 +23,9 @@ def a_replica_configured(settings) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_access_and_refresh_checks_read_the_user_from_the_primary(api_client, a_replica_configured):
+def test_access_and_refresh_checks_read_the_user_from_the_primary(
+    api_client, a_replica_configured
+) -> None:
     # Given a signed-in user, outside any transaction (where the primary is a given)
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
@@ -42,7 +44,7 @@ def test_access_and_refresh_checks_read_the_user_from_the_primary(api_client, a_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_revoked_token_is_refused_on_the_next_request(api_client, a_replica_configured):
+def test_a_revoked_token_is_refused_on_the_next_request(api_client, a_replica_configured) -> None:
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
     services.sign_out_everywhere(user)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.core import mail
 
@@ -10,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def rates(settings):
+def rates(settings) -> Callable[..., None]:
     def set_rates(**scopes: str) -> None:
         rest = {**settings.REST_FRAMEWORK}
         rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], **scopes}
@@ -19,7 +21,7 @@ def rates(settings):
     return set_rates
 
 
-def test_login_is_throttled_per_account_across_addresses(api_client, rates):
+def test_login_is_throttled_per_account_across_addresses(api_client, rates) -> None:
     rates(auth_account="3/min", auth_ip="100/min")
     UserFactory(email="target@example.com")
 
@@ -40,7 +42,7 @@ def test_login_is_throttled_per_account_across_addresses(api_client, rates):
     assert other.status_code == 400
 
 
-def test_login_is_throttled_per_ip_with_retry_after(api_client, rates):
+def test_login_is_throttled_per_ip_with_retry_after(api_client, rates) -> None:
     rates(auth_account="100/min", auth_ip="2/min")
 
     responses = [
@@ -63,7 +65,7 @@ def test_login_is_throttled_per_ip_with_retry_after(api_client, rates):
     assert fresh.status_code == 400
 
 
-def test_register_is_throttled(api_client, rates):
+def test_register_is_throttled(api_client, rates) -> None:
     rates(auth_ip="1/min")
     first = api_client.post(
         "/api/auth/register", {"email": "a@example.com", "password": "copper-kettle-55-rain"}
@@ -78,7 +80,7 @@ def test_register_is_throttled(api_client, rates):
     assert "Retry-After" in second
 
 
-def test_password_reset_is_throttled_per_account_and_sends_no_more_mail(api_client, rates):
+def test_password_reset_is_throttled_per_account_and_sends_no_more_mail(api_client, rates) -> None:
     rates(password_reset_account="2/hour", password_reset_ip="100/hour")
     UserFactory(email="target@example.com")
 
@@ -93,7 +95,7 @@ def test_password_reset_is_throttled_per_account_and_sends_no_more_mail(api_clie
     assert len(mail.outbox) == 2
 
 
-def test_social_login_is_throttled_per_ip(api_client, rates, wechat):
+def test_social_login_is_throttled_per_ip(api_client, rates, wechat) -> None:
     rates(social_ip="1/min")
     api_client.post("/api/auth/wechat/login", {"code": "bad"}, REMOTE_ADDR="8.8.8.8")
 
@@ -103,7 +105,9 @@ def test_social_login_is_throttled_per_ip(api_client, rates, wechat):
     assert len(wechat.requests_to("/sns/oauth2/access_token")) == 1
 
 
-def test_social_linking_is_throttled_per_signed_in_user_across_addresses(api_client, rates, wechat):
+def test_social_linking_is_throttled_per_signed_in_user_across_addresses(
+    api_client, rates, wechat
+) -> None:
     # Given a signed-in user linking WeChat from ever-changing addresses
     rates(social_account="2/min", social_ip="100/min")
     user = UserFactory()
@@ -124,7 +128,7 @@ def test_social_linking_is_throttled_per_signed_in_user_across_addresses(api_cli
     assert anonymous.status_code == 400
 
 
-def test_password_reset_is_throttled_per_ip_with_retry_after(api_client, rates):
+def test_password_reset_is_throttled_per_ip_with_retry_after(api_client, rates) -> None:
     rates(password_reset_ip="2/hour", password_reset_account="100/hour")
 
     responses = [
@@ -140,7 +144,9 @@ def test_password_reset_is_throttled_per_ip_with_retry_after(api_client, rates):
     assert mail.outbox == []
 
 
-def test_allauth_failed_login_limit_answers_429_with_its_window_as_retry_after(api_client, rates):
+def test_allauth_failed_login_limit_answers_429_with_its_window_as_retry_after(
+    api_client, rates
+) -> None:
     # Given our own throttles out of the way, and allauth's limit of failed logins per account
     rates(auth_account="100/min", auth_ip="100/min")
     UserFactory(email="target@example.com", password="the-right-one-42")

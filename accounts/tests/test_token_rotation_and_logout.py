@@ -17,7 +17,7 @@ def _me(client, access: str) -> int:
     return status
 
 
-def test_refresh_rotates_and_the_rotated_token_cannot_be_reused(api_client):
+def test_refresh_rotates_and_the_rotated_token_cannot_be_reused(api_client) -> None:
     user = UserFactory()
     first = issue_tokens(user, method="password")
 
@@ -36,7 +36,7 @@ def test_refresh_rotates_and_the_rotated_token_cannot_be_reused(api_client):
     assert api_client.post("/api/auth/refresh", {"refresh": second["refresh"]}).status_code == 200
 
 
-def test_rotated_tokens_keep_region_and_sign_in_time(api_client):
+def test_rotated_tokens_keep_region_and_sign_in_time(api_client) -> None:
     import jwt
     from django.conf import settings
 
@@ -53,7 +53,7 @@ def test_rotated_tokens_keep_region_and_sign_in_time(api_client):
     assert new["auth_time"] == old["auth_time"]
 
 
-def test_logout_blacklists_the_refresh_token(api_client):
+def test_logout_blacklists_the_refresh_token(api_client) -> None:
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
 
@@ -64,18 +64,18 @@ def test_logout_blacklists_the_refresh_token(api_client):
     assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
 
 
-def test_logout_with_a_garbage_token_is_400_not_500(api_client):
+def test_logout_with_a_garbage_token_is_400_not_500(api_client) -> None:
     response = api_client.post("/api/auth/logout", {"refresh": "not-a-jwt"})
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "refresh"
 
 
-def test_refresh_with_garbage_is_401(api_client):
+def test_refresh_with_garbage_is_401(api_client) -> None:
     assert api_client.post("/api/auth/refresh", {"refresh": "not-a-jwt"}).status_code == 401
 
 
-def test_sign_out_everywhere_kills_access_and_refresh_tokens(api_client):
+def test_sign_out_everywhere_kills_access_and_refresh_tokens(api_client) -> None:
     user = UserFactory()
     phone = issue_tokens(user, method="password")
     laptop = issue_tokens(user, method="password")
@@ -91,7 +91,7 @@ def test_sign_out_everywhere_kills_access_and_refresh_tokens(api_client):
     assert _me(api_client, issue_tokens(user, method="password")["access"]) == 200
 
 
-def test_disabled_user_is_refused_even_with_an_unexpired_token(api_client):
+def test_disabled_user_is_refused_even_with_an_unexpired_token(api_client) -> None:
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
 
@@ -103,7 +103,7 @@ def test_disabled_user_is_refused_even_with_an_unexpired_token(api_client):
     assert user.is_active is False
 
 
-def test_user_disabled_directly_in_the_database_is_refused(api_client):
+def test_user_disabled_directly_in_the_database_is_refused(api_client) -> None:
     # Even without the service (e.g. an admin ticking "active" off), the flag decides.
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
@@ -113,7 +113,7 @@ def test_user_disabled_directly_in_the_database_is_refused(api_client):
     assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}).status_code == 401
 
 
-def test_refused_tokens_answer_one_error_in_the_contract_shape(api_client):
+def test_refused_tokens_answer_one_error_in_the_contract_shape(api_client) -> None:
     # Given a replayed refresh token, a garbage access token and a revoked one
     user = UserFactory()
     first = issue_tokens(user, method="password")

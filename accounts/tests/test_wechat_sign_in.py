@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/auth/wechat/login"
 
 
-def test_wechat_code_signs_up_with_chinese_nickname_intact(api_client, wechat, hook_calls):
+def test_wechat_code_signs_up_with_chinese_nickname_intact(api_client, wechat, hook_calls) -> None:
     code = wechat.issue_code(WeChatUser(openid="o-abc", nickname="张小龙🐧", unionid="u-123"))
 
     response = api_client.post(URL, {"code": code}, REMOTE_ADDR="114.114.114.114")
@@ -43,7 +43,7 @@ def test_wechat_code_signs_up_with_chinese_nickname_intact(api_client, wechat, h
     }
 
 
-def test_two_wechat_users_without_email_are_two_accounts(api_client, wechat):
+def test_two_wechat_users_without_email_are_two_accounts(api_client, wechat) -> None:
     for openid in ("o-1", "o-2"):
         code = wechat.issue_code(WeChatUser(openid=openid, nickname="微信用户"))
         assert api_client.post(URL, {"code": code}).status_code == 200
@@ -51,7 +51,7 @@ def test_two_wechat_users_without_email_are_two_accounts(api_client, wechat):
     assert User.objects.filter(email__isnull=True).count() == 2
 
 
-def test_returning_wechat_user_signs_in_to_the_same_account(api_client, wechat):
+def test_returning_wechat_user_signs_in_to_the_same_account(api_client, wechat) -> None:
     first = api_client.post(
         URL, {"code": wechat.issue_code(WeChatUser(openid="o-9", nickname="老王"))}
     )
@@ -66,7 +66,7 @@ def test_returning_wechat_user_signs_in_to_the_same_account(api_client, wechat):
     assert User.objects.count() == 1
 
 
-def test_wechat_errcode_in_http_200_is_a_clean_400(api_client, wechat):
+def test_wechat_errcode_in_http_200_is_a_clean_400(api_client, wechat) -> None:
     # A code WeChat does not know (expired or used): HTTP 200 with errcode 40029.
     response = api_client.post(URL, {"code": "expired-code"})
 
@@ -79,7 +79,7 @@ def test_wechat_errcode_in_http_200_is_a_clean_400(api_client, wechat):
     assert wechat.requests_to("/sns/userinfo") == []
 
 
-def test_a_wechat_code_works_once(api_client, wechat):
+def test_a_wechat_code_works_once(api_client, wechat) -> None:
     code = wechat.issue_code(WeChatUser(openid="o-once", nickname="一次"))
     assert api_client.post(URL, {"code": code}).status_code == 200
 
@@ -89,7 +89,7 @@ def test_a_wechat_code_works_once(api_client, wechat):
     assert response.json()["errors"][0]["errcode"] == 40029
 
 
-def test_wechat_errcode_from_userinfo_is_a_clean_400(api_client, wechat):
+def test_wechat_errcode_from_userinfo_is_a_clean_400(api_client, wechat) -> None:
     wechat.userinfo_error = {"errcode": 48001, "errmsg": "api unauthorized"}
     code = wechat.issue_code(WeChatUser(openid="o-base", nickname="x"))
 
@@ -101,7 +101,7 @@ def test_wechat_errcode_from_userinfo_is_a_clean_400(api_client, wechat):
     assert not User.objects.exists()
 
 
-def test_wechat_never_takes_over_an_existing_account(api_client, wechat):
+def test_wechat_never_takes_over_an_existing_account(api_client, wechat) -> None:
     # Given an email account whose owner has the same name as a WeChat user
     owner = UserFactory(email="wang@example.com", display_name="老王", password="owner-pass-99")
 
@@ -117,7 +117,7 @@ def test_wechat_never_takes_over_an_existing_account(api_client, wechat):
     assert owner.check_password("owner-pass-99")
 
 
-def test_signed_in_user_links_wechat(api_client, wechat):
+def test_signed_in_user_links_wechat(api_client, wechat) -> None:
     user = UserFactory(email="me@example.com")
     bearer(api_client, user)
 
@@ -131,7 +131,7 @@ def test_signed_in_user_links_wechat(api_client, wechat):
     assert User.objects.count() == 1
 
 
-def test_linking_a_wechat_account_of_someone_else_is_409(api_client, wechat):
+def test_linking_a_wechat_account_of_someone_else_is_409(api_client, wechat) -> None:
     api_client.post(URL, {"code": wechat.issue_code(WeChatUser(openid="o-taken", nickname="甲"))})
     other = UserFactory()
     bearer(api_client, other)
@@ -145,7 +145,7 @@ def test_linking_a_wechat_account_of_someone_else_is_409(api_client, wechat):
     assert not SocialAccount.objects.filter(user=other).exists()
 
 
-def test_environment_app_wins_over_admin_apps(settings, wechat, rf):
+def test_environment_app_wins_over_admin_apps(settings, wechat, rf) -> None:
     from accounts.adapters import SocialAccountAdapter
 
     providers = {**settings.SOCIALACCOUNT_PROVIDERS}

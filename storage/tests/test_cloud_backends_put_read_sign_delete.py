@@ -39,7 +39,7 @@ def _store_then_round_trip(backend: str) -> tuple[File, bytes]:
     return file, content
 
 
-def test_s3_put_read_signed_fetch_delete(s3_storage, django_capture_on_commit_callbacks):
+def test_s3_put_read_signed_fetch_delete(s3_storage, django_capture_on_commit_callbacks) -> None:
     file, _content = _store_then_round_trip("s3")
     url = services.signed_url(file, expires_in=120)
     assert url.startswith(f"{s3_storage['endpoint_url']}/{s3_storage['bucket_name']}/video/")
@@ -53,7 +53,7 @@ def test_s3_put_read_signed_fetch_delete(s3_storage, django_capture_on_commit_ca
     assert not get_storage("s3").exists(file.key)
 
 
-def test_oss_put_read_signed_fetch_delete(oss_storage, django_capture_on_commit_callbacks):
+def test_oss_put_read_signed_fetch_delete(oss_storage, django_capture_on_commit_callbacks) -> None:
     file, content = _store_then_round_trip("oss")
     # The fake stored exactly the bytes, with the detected content type
     stored = oss_storage.objects[(OSS_BUCKET, file.key)]
@@ -68,7 +68,7 @@ def test_oss_put_read_signed_fetch_delete(oss_storage, django_capture_on_commit_
     assert ("DELETE", f"/{OSS_BUCKET}/{file.key}", 204) in oss_storage.requests
 
 
-def test_oss_refuses_a_tampered_signed_url(oss_storage):
+def test_oss_refuses_a_tampered_signed_url(oss_storage) -> None:
     file = services.store_upload(
         UserFactory(), SimpleUploadedFile("a.png", make_image(300, 300, "PNG")), kind="image"
     )
@@ -79,7 +79,7 @@ def test_oss_refuses_a_tampered_signed_url(oss_storage):
     assert "<Code>SignatureDoesNotMatch</Code>" in response.text
 
 
-def test_oss_with_a_wrong_secret_stores_nothing(oss_storage, settings):
+def test_oss_with_a_wrong_secret_stores_nothing(oss_storage, settings) -> None:
     # Given credentials the (fake) OSS does not accept
     settings.STORAGE_OSS = {**settings.STORAGE_OSS, "access_key_secret": "wrong-secret"}
     # When an upload is stored
@@ -93,7 +93,7 @@ def test_oss_with_a_wrong_secret_stores_nothing(oss_storage, settings):
     assert [status for _verb, _path, status in oss_storage.requests] == [403]
 
 
-def test_region_picks_the_backend(settings, s3_storage, oss_storage):
+def test_region_picks_the_backend(settings, s3_storage, oss_storage) -> None:
     # Given cn users on OSS and global users on S3
     settings.STORAGE_BACKEND_CN = "oss"
     settings.STORAGE_BACKEND_GLOBAL = "s3"
@@ -111,7 +111,7 @@ def test_region_picks_the_backend(settings, s3_storage, oss_storage):
     assert httpx.get(services.signed_url(cn_file)).status_code == 200
 
 
-def test_upload_endpoint_on_s3_answers_a_presigned_url(api_client, s3_storage):
+def test_upload_endpoint_on_s3_answers_a_presigned_url(api_client, s3_storage) -> None:
     # Given a global user whose files go to S3
     user = UserFactory(region="global")
     content = make_image(512, 512, "WEBP")
@@ -132,7 +132,7 @@ def test_upload_endpoint_on_s3_answers_a_presigned_url(api_client, s3_storage):
     assert httpx.get(body["url"]).content == content
 
 
-def test_oss_refuses_an_expired_signed_url(oss_storage):
+def test_oss_refuses_an_expired_signed_url(oss_storage) -> None:
     file = services.store_upload(
         UserFactory(), SimpleUploadedFile("a.png", make_image(300, 300, "PNG")), kind="image"
     )

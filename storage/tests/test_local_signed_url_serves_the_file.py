@@ -9,19 +9,21 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from prometheus_client import REGISTRY
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from storage import services, signing
+from storage.models import File
 from storage.tests.media import make_image, make_video
 
 
-def _store_video(user):
+def _store_video(user: User) -> tuple[File, bytes]:
     content = make_video(3, 320, 240, 5, audio=True)
     file = services.store_upload(user, SimpleUploadedFile("v.mp4", content), kind="video")
     return file, content
 
 
 @pytest.mark.django_db(transaction=True)
-def test_signed_url_fetch_over_http_then_delete(live_server, settings):
+def test_signed_url_fetch_over_http_then_delete(live_server, settings) -> None:
     # Given a video on the local backend and a live server as SITE_URL
     settings.SITE_URL = live_server.url
     user = UserFactory()
@@ -47,7 +49,7 @@ def test_signed_url_fetch_over_http_then_delete(live_server, settings):
 
 
 @pytest.mark.django_db
-def test_tampered_or_expired_links_are_not_found(client):
+def test_tampered_or_expired_links_are_not_found(client) -> None:
     file = services.store_upload(
         UserFactory(), SimpleUploadedFile("a.jpg", make_image()), kind="image"
     )
@@ -64,7 +66,7 @@ def test_tampered_or_expired_links_are_not_found(client):
 
 
 @pytest.mark.django_db
-def test_provider_url_lives_longer_than_client_url(settings):
+def test_provider_url_lives_longer_than_client_url(settings) -> None:
     settings.STORAGE_SIGNED_URL_SECONDS = 60
     settings.STORAGE_PROVIDER_URL_SECONDS = 7200
     file = services.store_upload(
@@ -80,7 +82,7 @@ def test_provider_url_lives_longer_than_client_url(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_signed_link_reads_the_file_row_from_the_primary(client, settings):
+def test_a_signed_link_reads_the_file_row_from_the_primary(client, settings) -> None:
     # Given a replica configured (unreachable here, so reads would fall back)
     settings.DATABASE_REPLICAS = ["replica1"]
     file = services.store_upload(

@@ -28,7 +28,7 @@ def _local_objects() -> list[Path]:
 
 
 @pytest.mark.django_db
-def test_result_is_copied_once_per_key(fake_web, allow_loopback_imports):
+def test_result_is_copied_once_per_key(fake_web, allow_loopback_imports) -> None:
     # Given a result video at the provider
     url = fake_web.file("/result.mp4?Expires=1", RESULT, "video/mp4")
     user = UserFactory()
@@ -54,7 +54,7 @@ def test_result_is_copied_once_per_key(fake_web, allow_loopback_imports):
 @pytest.mark.django_db
 def test_result_goes_to_the_owners_region_backend(
     fake_web, allow_loopback_imports, oss_storage, settings
-):
+) -> None:
     settings.STORAGE_BACKEND_GLOBAL = "local"
     url = fake_web.file("/r.mp4", RESULT, "video/mp4")
     file = services.mirror_result(UserFactory(region="cn"), url, key="k")
@@ -63,7 +63,9 @@ def test_result_goes_to_the_owners_region_backend(
 
 
 @pytest.mark.django_db
-def test_transient_errors_are_retried(fake_web, allow_loopback_imports, fast_mirror_retries):
+def test_transient_errors_are_retried(
+    fake_web, allow_loopback_imports, fast_mirror_retries
+) -> None:
     url = fake_web.serve(
         "/r.mp4",
         Answer(503, b"busy"),
@@ -78,7 +80,7 @@ def test_transient_errors_are_retried(fake_web, allow_loopback_imports, fast_mir
 @pytest.mark.django_db
 def test_persistent_5xx_gives_up_after_the_configured_attempts(
     fake_web, allow_loopback_imports, fast_mirror_retries, settings
-):
+) -> None:
     settings.STORAGE_MIRROR_ATTEMPTS = 3
     url = fake_web.serve("/r.mp4", Answer(500, b"oops"))
     with pytest.raises(TransientDownloadError):
@@ -88,7 +90,7 @@ def test_persistent_5xx_gives_up_after_the_configured_attempts(
 
 
 @pytest.mark.django_db
-def test_not_found_is_not_retried(fake_web, allow_loopback_imports, fast_mirror_retries):
+def test_not_found_is_not_retried(fake_web, allow_loopback_imports, fast_mirror_retries) -> None:
     with pytest.raises(DownloadFailed) as failed:
         services.mirror_result(UserFactory(), fake_web.url("/gone.mp4"), key="k")
     assert not isinstance(failed.value, TransientDownloadError)
@@ -103,7 +105,7 @@ def test_not_found_is_not_retried(fake_web, allow_loopback_imports, fast_mirror_
 )
 def test_a_result_that_is_not_a_playable_video_is_not_kept(
     fake_web, allow_loopback_imports, body, error
-):
+) -> None:
     url = fake_web.file("/r.mp4", body, "video/mp4")
     with pytest.raises(error):
         services.mirror_result(UserFactory(), url, key="k")
@@ -112,7 +114,7 @@ def test_a_result_that_is_not_a_playable_video_is_not_kept(
 
 
 @pytest.mark.django_db
-def test_mirroring_from_loopback_is_refused_unless_allowed(fake_web):
+def test_mirroring_from_loopback_is_refused_unless_allowed(fake_web) -> None:
     url = fake_web.file("/r.mp4", RESULT, "video/mp4")
     with pytest.raises(UnsafeUrl):
         services.mirror_result(UserFactory(), url, key="k")
@@ -120,7 +122,7 @@ def test_mirroring_from_loopback_is_refused_unless_allowed(fake_web):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback_imports):
+def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback_imports) -> None:
     # Given one result and two workers racing to mirror it
     url = fake_web.file("/r.mp4", RESULT, "video/mp4")
     user = UserFactory()
@@ -150,7 +152,9 @@ def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback
 
 
 @pytest.mark.django_db
-def test_a_result_arriving_after_its_owner_was_erased_is_not_kept(fake_web, allow_loopback_imports):
+def test_a_result_arriving_after_its_owner_was_erased_is_not_kept(
+    fake_web, allow_loopback_imports
+) -> None:
     # Given a job's owner who erased their account while the job ran
     from accounts import services as accounts
 
@@ -174,7 +178,7 @@ def test_a_result_arriving_after_its_owner_was_erased_is_not_kept(fake_web, allo
 @pytest.mark.django_db(transaction=True)
 def test_a_result_stored_during_the_owners_erasure_is_not_left_behind(
     fake_web, allow_loopback_imports
-):
+) -> None:
     from accounts import hooks
     from accounts import services as accounts
 

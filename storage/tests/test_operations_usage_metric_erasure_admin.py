@@ -27,7 +27,7 @@ def _store(user, content: bytes, kind: str) -> File:
     return services.store_upload(user, SimpleUploadedFile("x", content), kind=kind)
 
 
-def test_storage_usage_reports_per_backend_and_per_user():
+def test_storage_usage_reports_per_backend_and_per_user() -> None:
     alice, bob = UserFactory(email="alice@example.com"), UserFactory(email="bob@example.com")
     _store(alice, IMAGE, "image")
     _store(alice, VIDEO, "video")
@@ -54,7 +54,7 @@ def test_storage_usage_reports_per_backend_and_per_user():
     assert "bob@example.com" not in text.getvalue()
 
 
-def test_metrics_expose_storage_bytes_per_backend(client):
+def test_metrics_expose_storage_bytes_per_backend(client) -> None:
     _store(UserFactory(), IMAGE, "image")
     body = client.get("/metrics").content.decode()
     assert f'animate_storage_bytes{{backend="local"}} {float(len(IMAGE))}' in body
@@ -63,7 +63,7 @@ def test_metrics_expose_storage_bytes_per_backend(client):
 
 def test_erasure_hook_soft_deletes_files_and_removes_objects_after_commit(
     django_capture_on_commit_callbacks,
-):
+) -> None:
     # Given a user with two files and another user with one
     user, other = UserFactory(), UserFactory()
     mine = [_store(user, IMAGE, "image"), _store(user, VIDEO, "video")]
@@ -90,7 +90,7 @@ def test_erasure_hook_soft_deletes_files_and_removes_objects_after_commit(
     assert again == []
 
 
-def test_admin_lists_files_with_filters_search_and_a_signed_link(admin_client):
+def test_admin_lists_files_with_filters_search_and_a_signed_link(admin_client) -> None:
     file = _store(UserFactory(email="carol@example.com", region="cn"), IMAGE, "image")
     _store(UserFactory(email="dave@example.com"), IMAGE, "image")
     response = admin_client.get(
@@ -108,7 +108,7 @@ def test_admin_lists_files_with_filters_search_and_a_signed_link(admin_client):
     assert list(by_backend.context["cl"].result_list) == []
 
 
-def test_schema_documents_upload_and_file_content(client):
+def test_schema_documents_upload_and_file_content(client) -> None:
     schema = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
     upload = schema["paths"]["/api/videos/upload"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
@@ -126,7 +126,7 @@ def test_schema_documents_upload_and_file_content(client):
 
 def test_admin_delete_action_soft_deletes_and_removes_objects(
     admin_client, django_capture_on_commit_callbacks
-):
+) -> None:
     file = _store(UserFactory(), IMAGE, "image")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -142,7 +142,7 @@ def test_admin_delete_action_soft_deletes_and_removes_objects(
     assert not get_storage("local").exists(file.key)
 
 
-def test_unpurged_files_are_retried_later(django_capture_on_commit_callbacks):
+def test_unpurged_files_are_retried_later(django_capture_on_commit_callbacks) -> None:
     from datetime import timedelta
 
     from django.utils import timezone

@@ -3,6 +3,7 @@ orphans (when an app says what is in use); rows stay, marked purged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from io import StringIO
 
@@ -31,7 +32,7 @@ def _file(user, *, age_days: int = 0, deleted_days: int | None = None) -> File:
 
 
 @pytest.fixture
-def in_use_registry():
+def in_use_registry() -> Iterator[set[str]]:
     """A reference check for the test, removed afterwards."""
     saved = list(hooks._in_use)
     used: set[str] = set()
@@ -46,7 +47,7 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_dry_run_lists_but_deletes_nothing():
+def test_dry_run_lists_but_deletes_nothing() -> None:
     user = UserFactory()
     old_deleted = _file(user, age_days=40, deleted_days=31)
     out = _run("--older-than", "30")
@@ -58,7 +59,7 @@ def test_dry_run_lists_but_deletes_nothing():
     assert get_storage("local").exists(old_deleted.key)
 
 
-def test_execute_purges_only_old_deleted_files():
+def test_execute_purges_only_old_deleted_files() -> None:
     user = UserFactory()
     old_deleted = _file(user, age_days=40, deleted_days=31)
     recent_deleted = _file(user, age_days=40, deleted_days=2)
@@ -76,7 +77,7 @@ def test_execute_purges_only_old_deleted_files():
     assert "purged 0 file(s)" in _run("--older-than", "30", "--execute")
 
 
-def test_orphans_are_purged_when_apps_report_what_is_in_use(in_use_registry):
+def test_orphans_are_purged_when_apps_report_what_is_in_use(in_use_registry) -> None:
     user = UserFactory()
     orphan = _file(user, age_days=40)
     used = _file(user, age_days=40)
@@ -91,6 +92,6 @@ def test_orphans_are_purged_when_apps_report_what_is_in_use(in_use_registry):
     assert used.deleted_at is None and young.deleted_at is None
 
 
-def test_older_than_must_be_positive():
+def test_older_than_must_be_positive() -> None:
     with pytest.raises(CommandError):
         _run("--older-than", "0")

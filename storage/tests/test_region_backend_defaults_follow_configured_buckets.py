@@ -52,5 +52,5 @@ def _backends(**env: str) -> list[str]:
         ),
     ],
 )
-def test_backend_per_region_defaults_to_the_configured_bucket(env, expected):
+def test_backend_per_region_defaults_to_the_configured_bucket(env, expected) -> None:
     assert _backends(**env) == expected

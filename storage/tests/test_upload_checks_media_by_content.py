@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.response import Response
+from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from storage.backends import get_storage
 from storage.models import File
@@ -19,7 +22,9 @@ pytestmark = pytest.mark.django_db
 URL = "/api/videos/upload"
 
 
-def _upload(api_client, user, content: bytes, name: str, kind: str, content_type: str = ""):
+def _upload(
+    api_client: APIClient, user: User, content: bytes, name: str, kind: str, content_type: str = ""
+) -> Response:
     api_client.force_authenticate(user)
     upload = SimpleUploadedFile(
         name, content, content_type=content_type or "application/octet-stream"
@@ -43,7 +48,7 @@ def _assert_refused(response, status: int, code: str) -> None:
     assert _stored_paths() == []
 
 
-def test_valid_jpeg_is_stored_with_its_measurements(api_client):
+def test_valid_jpeg_is_stored_with_its_measurements(api_client) -> None:
     # Given a user and a 640x480 JPEG named as if it were a PNG
     user = UserFactory()
     content = make_image(640, 480, "JPEG")
@@ -70,7 +75,7 @@ def test_valid_jpeg_is_stored_with_its_measurements(api_client):
     ("container", "content_type"),
     [("mp4", "video/mp4"), ("mov", "video/quicktime"), ("avi", "video/x-msvideo")],
 )
-def test_valid_video_records_duration_fps_and_audio(api_client, container, content_type):
+def test_valid_video_records_duration_fps_and_audio(api_client, container, content_type) -> None:
     user = UserFactory()
     content = make_video(3, 320, 240, 5, audio=True, container=container)
     response = _upload(api_client, user, content, f"dance.{container}", "video")
@@ -85,7 +90,7 @@ def test_valid_video_records_duration_fps_and_audio(api_client, container, conte
     assert file.size == len(content)
 
 
-def test_silent_video_records_no_audio(api_client):
+def test_silent_video_records_no_audio(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(2.4, 240, 320, 5), "a.mp4", "video")
     assert response.status_code == 201, response.content
     file = File.objects.get()
@@ -93,79 +98,79 @@ def test_silent_video_records_no_audio(api_client):
     assert (file.width, file.height) == (240, 320)
 
 
-def test_video_renamed_jpg_is_refused_as_an_image(api_client):
+def test_video_renamed_jpg_is_refused_as_an_image(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(3), "photo.jpg", "image", "image/jpeg")
     _assert_refused(response, 415, "unsupported_media")
     assert response.json()["errors"][0]["detected"] == "video/mp4"
 
 
-def test_jpeg_renamed_mp4_is_refused_as_a_video(api_client):
+def test_jpeg_renamed_mp4_is_refused_as_a_video(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_image(), "clip.mp4", "video", "video/mp4")
     _assert_refused(response, 415, "unsupported_media")
     assert response.json()["errors"][0]["detected"] == "image/jpeg"
 
 
-def test_gif_is_unsupported(api_client):
+def test_gif_is_unsupported(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_image(400, 400, "GIF"), "a.gif", "image")
     _assert_refused(response, 415, "unsupported_media")
 
 
-def test_text_file_is_unsupported(api_client):
+def test_text_file_is_unsupported(api_client) -> None:
     response = _upload(api_client, UserFactory(), b"hello " * 1000, "a.mp4", "video")
     _assert_refused(response, 415, "unsupported_media")
 
 
-def test_truncated_mp4_is_corrupt(api_client):
+def test_truncated_mp4_is_corrupt(api_client) -> None:
     content = make_video(3)
     response = _upload(api_client, UserFactory(), content[: len(content) // 2], "a.mp4", "video")
     _assert_refused(response, 400, "corrupt_media")
 
 
-def test_truncated_jpeg_is_corrupt(api_client):
+def test_truncated_jpeg_is_corrupt(api_client) -> None:
     content = make_image(800, 600, "JPEG")
     response = _upload(api_client, UserFactory(), content[: len(content) // 2], "a.jpg", "image")
     _assert_refused(response, 400, "corrupt_media")
 
 
-def test_one_second_clip_is_too_short(api_client):
+def test_one_second_clip_is_too_short(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(1), "a.mp4", "video")
     _assert_refused(response, 400, "media_too_short")
     assert response.json()["errors"][0]["duration"] == pytest.approx(1.0, abs=0.25)
 
 
-def test_thirty_one_second_clip_is_too_long(api_client):
+def test_thirty_one_second_clip_is_too_long(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(31), "a.mp4", "video")
     _assert_refused(response, 400, "media_too_long")
     assert response.json()["errors"][0]["duration"] == pytest.approx(31.0, abs=0.25)
 
 
-def test_hundred_pixel_image_is_too_small(api_client):
+def test_hundred_pixel_image_is_too_small(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_image(100, 100, "PNG"), "a.png", "image")
     _assert_refused(response, 400, "image_too_small")
 
 
-def test_five_thousand_pixel_image_is_too_large(api_client):
+def test_five_thousand_pixel_image_is_too_large(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_image(5000, 5000, "PNG"), "a.png", "image")
     _assert_refused(response, 400, "image_too_large")
 
 
-def test_four_to_one_image_has_invalid_aspect_ratio(api_client):
+def test_four_to_one_image_has_invalid_aspect_ratio(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_image(1600, 400, "PNG"), "a.png", "image")
     _assert_refused(response, 400, "invalid_aspect_ratio")
     assert response.json()["errors"][0]["width"] == 1600
 
 
-def test_four_to_one_video_has_invalid_aspect_ratio(api_client):
+def test_four_to_one_video_has_invalid_aspect_ratio(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(3, 960, 240), "a.mp4", "video")
     _assert_refused(response, 400, "invalid_aspect_ratio")
 
 
-def test_video_below_200_px_has_invalid_dimensions(api_client):
+def test_video_below_200_px_has_invalid_dimensions(api_client) -> None:
     response = _upload(api_client, UserFactory(), make_video(3, 192, 160), "a.mp4", "video")
     _assert_refused(response, 400, "invalid_dimensions")
 
 
-def test_image_over_five_megabytes_is_too_large(api_client):
+def test_image_over_five_megabytes_is_too_large(api_client) -> None:
     # Given a valid 1400x1400 BMP of about 5.9 MB: fine dimensions, too many bytes
     content = make_image(1400, 1400, "BMP")
     assert len(content) > 5 * 1024 * 1024
@@ -173,7 +178,7 @@ def test_image_over_five_megabytes_is_too_large(api_client):
     _assert_refused(response, 413, "file_too_large")
 
 
-def test_body_larger_than_any_limit_is_refused_before_reading(api_client, settings):
+def test_body_larger_than_any_limit_is_refused_before_reading(api_client, settings) -> None:
     settings.STORAGE_MAX_IMAGE_BYTES = 100_000
     settings.STORAGE_MAX_VIDEO_BYTES = 200_000
     response = _upload(api_client, UserFactory(), b"\0" * 400_000, "a.mp4", "video")
@@ -181,7 +186,7 @@ def test_body_larger_than_any_limit_is_refused_before_reading(api_client, settin
     assert response.json()["errors"][0]["max_bytes"] == 200_000
 
 
-def test_missing_kind_is_a_validation_error(api_client):
+def test_missing_kind_is_a_validation_error(api_client) -> None:
     api_client.force_authenticate(UserFactory())
     upload = SimpleUploadedFile("a.jpg", make_image())
     response = api_client.post(URL, {"file": upload}, format="multipart")
@@ -191,14 +196,14 @@ def test_missing_kind_is_a_validation_error(api_client):
     assert File.objects.count() == 0
 
 
-def test_anonymous_upload_is_unauthorized(api_client):
+def test_anonymous_upload_is_unauthorized(api_client) -> None:
     upload = SimpleUploadedFile("a.jpg", make_image())
     response = api_client.post(URL, {"file": upload, "kind": "image"}, format="multipart")
     assert response.status_code == 401
     assert File.objects.count() == 0
 
 
-def test_multi_picture_jpeg_from_a_phone_is_a_jpeg(api_client):
+def test_multi_picture_jpeg_from_a_phone_is_a_jpeg(api_client) -> None:
     # Given a multi-picture JPEG (MPO), as phone cameras write
     import io
 
@@ -228,20 +233,20 @@ def _avi_without_frames(content: bytes) -> bytes:
     return content[:start] + b"\0" * (end - start) + content[end:]
 
 
-def test_mp4_whose_frames_are_gone_is_corrupt(api_client):
+def test_mp4_whose_frames_are_gone_is_corrupt(api_client) -> None:
     content = _mp4_without_frames(make_video(3))
     response = _upload(api_client, UserFactory(), content, "a.mp4", "video")
     _assert_refused(response, 400, "corrupt_media")
 
 
-def test_avi_whose_frames_do_not_decode_is_corrupt(api_client):
+def test_avi_whose_frames_do_not_decode_is_corrupt(api_client) -> None:
     content = _avi_without_frames(make_video(3, container="avi"))
     response = _upload(api_client, UserFactory(), content, "a.avi", "video")
     _assert_refused(response, 400, "corrupt_media")
     assert "decoded" in response.json()["errors"][0]["detail"]
 
 
-def test_oversized_frames_are_refused_by_their_declared_size_before_decoding(api_client):
+def test_oversized_frames_are_refused_by_their_declared_size_before_decoding(api_client) -> None:
     # Given a 2100x700 clip whose frames could not even be decoded
     content = _avi_without_frames(make_video(2.2, 2100, 700, fps=2, container="avi"))
     # When it is uploaded
@@ -250,7 +255,7 @@ def test_oversized_frames_are_refused_by_their_declared_size_before_decoding(api
     _assert_refused(response, 400, "invalid_dimensions")
 
 
-def test_uploads_are_throttled_per_user_with_retry_after(api_client, settings):
+def test_uploads_are_throttled_per_user_with_retry_after(api_client, settings) -> None:
     # Given an upload rate of two a minute
     rest = {**settings.REST_FRAMEWORK}
     rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "uploads": "2/min"}

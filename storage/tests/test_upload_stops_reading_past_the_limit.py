@@ -9,7 +9,7 @@ from storage.api.parsers import LimitedUploadHandler
 from storage.errors import FileTooLarge
 
 
-def test_handler_raises_at_the_chunk_that_crosses_the_limit():
+def test_handler_raises_at_the_chunk_that_crosses_the_limit() -> None:
     # Given a handler limited to 100 kB that has started a file
     handler = LimitedUploadHandler(RequestFactory().post("/"), max_bytes=100_000)
     handler.new_file("file", "big.mp4", "video/mp4", None)
@@ -25,7 +25,7 @@ def test_handler_raises_at_the_chunk_that_crosses_the_limit():
     assert handler.file.closed
 
 
-def test_handler_accepts_exactly_the_limit():
+def test_handler_accepts_exactly_the_limit() -> None:
     handler = LimitedUploadHandler(RequestFactory().post("/"), max_bytes=80_000)
     handler.new_file("file", "ok.mp4", "video/mp4", None)
     handler.receive_data_chunk(b"x" * 40_000, 0)
@@ -36,7 +36,7 @@ def test_handler_accepts_exactly_the_limit():
     uploaded.close()
 
 
-def test_an_image_is_cut_off_at_the_image_limit_while_streaming(settings):
+def test_an_image_is_cut_off_at_the_image_limit_while_streaming(settings) -> None:
     # Given the 200 MB video limit for the body, and a file whose first bytes are a JPEG's
     settings.STORAGE_MAX_IMAGE_BYTES = 100_000
     handler = LimitedUploadHandler(RequestFactory().post("/"), max_bytes=200 * 1024 * 1024)
@@ -50,7 +50,7 @@ def test_an_image_is_cut_off_at_the_image_limit_while_streaming(settings):
     assert handler.file.closed
 
 
-def test_a_video_streams_past_the_image_limit(settings):
+def test_a_video_streams_past_the_image_limit(settings) -> None:
     settings.STORAGE_MAX_IMAGE_BYTES = 100_000
     handler = LimitedUploadHandler(RequestFactory().post("/"), max_bytes=300_000)
     handler.new_file("file", "clip.mp4", "video/mp4", None)

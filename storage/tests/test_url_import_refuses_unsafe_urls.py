@@ -55,12 +55,12 @@ class Resolver:
         "::ffff:127.0.0.1",
     ],
 )
-def test_guard_refuses_non_public_addresses(ip):
+def test_guard_refuses_non_public_addresses(ip) -> None:
     assert is_public_address(ip) is False
 
 
 @pytest.mark.parametrize("ip", ["93.184.216.34", "8.8.8.8", "172.32.0.1", "2606:4700::1111"])
-def test_guard_accepts_public_addresses(ip):
+def test_guard_accepts_public_addresses(ip) -> None:
     assert is_public_address(ip) is True
 
 
@@ -76,7 +76,7 @@ def test_guard_accepts_public_addresses(ip):
         ("169.254.10.10", "link_local"),
     ],
 )
-def test_host_resolving_to_a_private_range_is_refused(ip, reason):
+def test_host_resolving_to_a_private_range_is_refused(ip, reason) -> None:
     # Given a host name that resolves to a non-public address
     resolver = Resolver({"media.example.com": [ip]})
     # When it is imported
@@ -91,7 +91,7 @@ def test_host_resolving_to_a_private_range_is_refused(ip, reason):
     assert File.objects.count() == 0
 
 
-def test_mixed_dns_answer_is_refused_before_connecting():
+def test_mixed_dns_answer_is_refused_before_connecting() -> None:
     resolver = Resolver({"cdn.example.com": ["93.184.216.34", "10.0.0.9"]})
     with pytest.raises(UnsafeUrl) as refused:
         services.import_from_url(
@@ -102,7 +102,7 @@ def test_mixed_dns_answer_is_refused_before_connecting():
     assert resolver.asked == ["cdn.example.com"]
 
 
-def test_dns_answer_changing_to_loopback_at_connect_time_is_refused(fake_web):
+def test_dns_answer_changing_to_loopback_at_connect_time_is_refused(fake_web) -> None:
     # Given a name that first resolves public, then (rebinding) to loopback
     answers = iter([["93.184.216.34"], ["127.0.0.1"]])
     asked: list[str] = []
@@ -127,7 +127,7 @@ def test_dns_answer_changing_to_loopback_at_connect_time_is_refused(fake_web):
     assert fake_web.hits == []
 
 
-def test_loopback_ipv4_is_refused_by_default(fake_web):
+def test_loopback_ipv4_is_refused_by_default(fake_web) -> None:
     url = fake_web.file("/a.jpg", make_image())
     with pytest.raises(UnsafeUrl) as refused:
         services.import_from_url(UserFactory(), url, kind="image")
@@ -139,13 +139,13 @@ def test_loopback_ipv4_is_refused_by_default(fake_web):
 @pytest.mark.parametrize(
     "url", ["http://[::1]:8080/a.jpg", "http://[::ffff:127.0.0.1]/a.jpg", "http://localhost/a.jpg"]
 )
-def test_other_loopback_spellings_are_refused(url):
+def test_other_loopback_spellings_are_refused(url) -> None:
     with pytest.raises(UnsafeUrl) as refused:
         services.import_from_url(UserFactory(), url, kind="image")
     assert refused.value.extra["reason"] == "loopback"
 
 
-def test_loopback_server_redirecting_to_another_loopback_port_is_refused(fake_web):
+def test_loopback_server_redirecting_to_another_loopback_port_is_refused(fake_web) -> None:
     # Given a loopback server that redirects to another loopback port
     url = fake_web.redirect("/start", "http://127.0.0.1:1/secret")
     # When it is imported with loopback not allowed
@@ -165,7 +165,7 @@ def test_loopback_server_redirecting_to_another_loopback_port_is_refused(fake_we
         ("file:///etc/passwd", "scheme"),
     ],
 )
-def test_every_redirect_hop_is_checked(fake_web, allow_loopback_imports, target, reason):
+def test_every_redirect_hop_is_checked(fake_web, allow_loopback_imports, target, reason) -> None:
     # Given loopback allowed (as in the embedded mode) and a server redirecting inward
     resolver = Resolver({"internal.example.com": ["10.0.0.7"]})
     url = fake_web.redirect("/start", target)
@@ -188,7 +188,7 @@ def test_every_redirect_hop_is_checked(fake_web, allow_loopback_imports, target,
         "//example.com/a.jpg",
     ],
 )
-def test_non_http_schemes_are_refused(url):
+def test_non_http_schemes_are_refused(url) -> None:
     resolver = Resolver({})
     with pytest.raises(UnsafeUrl) as refused:
         services.import_from_url(UserFactory(), url, kind="image", resolve=resolver)
@@ -196,7 +196,7 @@ def test_non_http_schemes_are_refused(url):
     assert resolver.asked == []
 
 
-def test_redirect_loop_is_bounded(fake_web, allow_loopback_imports, settings):
+def test_redirect_loop_is_bounded(fake_web, allow_loopback_imports, settings) -> None:
     settings.STORAGE_IMPORT_MAX_REDIRECTS = 3
     url = fake_web.redirect("/loop", "/loop")
     with pytest.raises(UnsafeUrl) as refused:
@@ -205,7 +205,7 @@ def test_redirect_loop_is_bounded(fake_web, allow_loopback_imports, settings):
     assert fake_web.hits == ["/loop"] * 4
 
 
-def test_refusal_renders_as_a_clean_400_that_says_why(rf):
+def test_refusal_renders_as_a_clean_400_that_says_why(rf) -> None:
     # The endpoints that take image_url/video_url are the animations app's; they
     # answer with what the project's exception handler makes of the refusal.
     exc = UnsafeUrl("nope", attr="url", reason="private")
