@@ -144,8 +144,13 @@ def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:
 def request_password_reset(request: HttpRequest, *, email: str) -> None:
     """Email a reset link if an active account has this address; say nothing either way."""
     form = ResetPasswordForm(data={"email": email})
-    if form.is_valid():
+    if not form.is_valid():
+        return
+    try:
         form.save(request)
+    except (smtplib.SMTPException, OSError):
+        # The answer must not differ from an unknown address's, mail server or not.
+        logger.warning("password_reset_email_failed", exc_info=True)
 
 
 def reset_password(request: HttpRequest, *, key: str, password: str) -> User:

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from accounts.models import User
+from accounts.tests.factories import UserFactory
 from accounts.tests.fakes.wechat import WeChatUser
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +69,22 @@ def test_registration_succeeds_when_the_mail_server_is_down(
 
     assert response.status_code == 201
     assert User.objects.filter(email="m@example.com").exists()
+
+
+def test_password_reset_answers_202_when_the_mail_server_is_down(
+    api_client, settings, closed_port
+) -> None:
+    # Given an account, and a mail server that refuses connections
+    UserFactory(email="known@example.com")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = closed_port
+    settings.EMAIL_TIMEOUT = 2
+
+    # When a reset is asked for it, and for an unknown address
+    known = api_client.post("/api/auth/password/reset", {"email": "known@example.com"})
+    unknown = api_client.post("/api/auth/password/reset", {"email": "nobody@example.com"})
+
+    # Then both answer the same 202: no 500, and nothing tells the two apart
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
