@@ -23,7 +23,6 @@ from animations.limiter import Limiter, get_limiter
 CREATE_PATH = "/services/aigc/image2video/video-synthesis"
 # DashScope writes its timestamps without a zone, in China Standard Time.
 PROVIDER_TZ = timezone(timedelta(hours=8))
-TERMINAL_STATUSES = {"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"}
 
 
 class ProviderError(Exception):
@@ -160,13 +159,6 @@ class DashScopeClient:
             timeout=self.timeout,
             transport=transport,
             headers={"Authorization": f"Bearer {api_key}"},
-        )
-
-    @classmethod
-    def for_region(cls, region: str) -> DashScopeClient:
-        return cls(
-            base_url=settings.DASHSCOPE_BASE_URLS[region],
-            api_key=settings.DASHSCOPE_API_KEYS[region],
         )
 
     @property

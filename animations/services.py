@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import statistics
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -51,6 +51,7 @@ from animations.models import (
     AnimationTask,
     ProviderAccount,
     Status,
+    TaskType,
 )
 from billing import services as billing
 from config.errors import DependencyUnavailable, DomainError
@@ -66,15 +67,16 @@ EXPECTED_BASE = {"wan-std": 20.0, "wan-pro": 30.0}
 EXPECTED_PER_SECOND = {"wan-std": 25.0, "wan-pro": 40.0}
 # Provider seconds between the create call and the provider scheduling it.
 EXPECTED_QUEUE = 2.0
-# Close to the expected end, poll this often: detection within ~5 s, while a
+# Close to the expected end, poll this often: detection within ~3 s, while a
 # job of minutes costs only a handful of queries.
-TAIL_POLL = 5.0
+TAIL_POLL = 3.0
 PENDING_POLL = 15.0
 ERROR_BACKOFF = 10.0
 MAX_RUNTIME = 3 * 3600.0
 # A lost create answer is reconciled once the provider's list can show it.
 RECONCILE_AFTER = 3.0
 RAW_KEEP = 20
+ERASED = ("account_erased", "The account was erased; the task was canceled.")
 
 
 def provider_delta(seconds: float) -> timedelta:
@@ -162,6 +164,14 @@ def resolve_inputs(
     return Inputs(image=image, video=video)
 
 
+def task_for_key(user: User, idempotency_key: str | None) -> AnimationTask | None:
+    """The task an earlier request with this ``Idempotency-Key`` created, if any:
+    keys are per user, so another user's key finds nothing."""
+    if not idempotency_key:
+        return None
+    return AnimationTask.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
 def create_task(
     user: User,
     *,
@@ -175,10 +185,9 @@ def create_task(
     create the queued task in one transaction; submission is enqueued on commit.
     The same ``idempotency_key`` from the same user returns the first task and
     charges nothing more. Returns ``(task, created)``."""
-    if idempotency_key:
-        existing = AnimationTask.objects.filter(user=user, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing, False
+    existing = task_for_key(user, idempotency_key)
+    if existing is not None:
+        return existing, False
     model = MODELS[type]
     duration = float(inputs.video.duration or 0)
     cost = price(model, mode, duration)
@@ -201,9 +210,8 @@ def create_task(
             billing.reserve(user, cost, ref=task.ref, key=f"{task.ref}:reserve")
             transaction.on_commit(_kick)
     except IntegrityError:
-        if not idempotency_key:
-            raise
-        existing = AnimationTask.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        # A concurrent request with the same key won the unique constraint.
+        existing = task_for_key(user, idempotency_key)
         if existing is None:
             raise
         return existing, False
@@ -236,6 +244,21 @@ def task_for(user: User, task_id: Any) -> AnimationTask:
     if task is None:
         raise TaskNotFound()
     return task
+
+
+def user_tasks(
+    user: User, *, status: str | None = None, type: str | None = None
+) -> QuerySet[AnimationTask]:
+    """The user's tasks, newest first. Clients know no ``submitting``: asking for
+    ``queued`` includes the tasks whose create call is under way."""
+    tasks = AnimationTask.objects.filter(user=user).select_related("image", "video", "result")
+    if status == Status.QUEUED:
+        tasks = tasks.filter(status__in=[Status.QUEUED, Status.SUBMITTING])
+    elif status:
+        tasks = tasks.filter(status=status)
+    if type:
+        tasks = tasks.filter(type=type)
+    return tasks.order_by("-created_at", "-id")
 
 
 # Slots and submission
@@ -480,7 +503,8 @@ def _modelled(mode: str, video_seconds: float) -> float:
 
 def _history(mode: str) -> tuple[float, float]:
     """``(ratio, spread)`` over the last 50 succeeded runs of a mode: the median of
-    actual / modelled run time, and how far below it the fastest tenth finished.
+    actual / modelled run time, and how far below it the fastest twentieth finished
+    (so that about 95% of runs end after the first tail poll).
     Until there are 5 runs: (1.0, 0.15)."""
     key = f"animations:history:{mode}"
     cached = cache.get(key)
@@ -504,7 +528,7 @@ def _history(mode: str) -> tuple[float, float]:
         )
         if len(samples) >= 5:
             ratio = min(4.0, max(0.25, statistics.median(samples)))
-            fastest = samples[len(samples) // 10]
+            fastest = samples[len(samples) // 20]
             cached = (ratio, min(0.5, max(0.05, (ratio - fastest) / ratio)))
         else:
             cached = (1.0, 0.15)
@@ -646,10 +670,6 @@ def record_poll(task: AnimationTask, token: str, state: TaskState) -> None:
         )
 
 
-class _CrashForTests(Exception):
-    """Raised by the test hook between the result copy and the capture."""
-
-
 def finish_success(task: AnimationTask, token: str) -> None:
     """Mirror the result into the owner's storage (idempotent on the task's run),
     then capture the cost of the actual ``video_duration`` and mark succeeded, in
@@ -722,18 +742,26 @@ def _release(row: AnimationTask) -> None:
     row.credits_refunded += row.open_credits
 
 
-def _settle_canceled(task: AnimationTask) -> bool:
+def _settle_canceled(
+    task: AnimationTask,
+    *,
+    when: tuple[str, ...] = UNFINISHED,
+    error: tuple[str, str] = ("", ""),
+) -> AnimationTask | None:
+    """Release all of the run's credits and mark canceled, if the task (locked) is
+    still in one of the ``when`` states; None otherwise. Idempotent."""
     with transaction.atomic():
         row = _locked(task)
-        if row.status in FINAL:
-            return False
+        if row.status not in when:
+            return None
         _release(row)
         row.status = Status.CANCELED
+        row.error_code, row.error_message = error
         row.finished_at = timezone.now()
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
     metrics.TASKS_FINISHED.labels(status="canceled", type=row.type).inc()
-    return True
+    return row
 
 
 # Cancel, retry, erasure
@@ -746,15 +774,9 @@ def cancel_task(task: AnimationTask) -> AnimationTask:
     provider runs it (or the outcome of its create call is unsettled) it is
     ``task_not_cancelable``."""
     if task.status == Status.QUEUED:
-        with transaction.atomic():
-            row = _locked(task)
-            if row.status == Status.QUEUED:
-                _release(row)
-                row.status = Status.CANCELED
-                row.finished_at = timezone.now()
-                row.save()
-                metrics.TASKS_FINISHED.labels(status="canceled", type=row.type).inc()
-                return row
+        canceled = _settle_canceled(task, when=(Status.QUEUED,))
+        if canceled is not None:
+            return canceled
         task.refresh_from_db()
     if task.status == Status.SUBMITTED and task.provider_status == "PENDING":
         try:
@@ -808,23 +830,13 @@ def cancel_for_erasure(user: User) -> list[str]:
     the provider holds are canceled there after commit (best effort)."""
     at_provider: list[tuple[str, str]] = []
     canceled: list[str] = []
-    for pk in (
-        AnimationTask.objects.filter(user=user, status__in=UNFINISHED)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ):
-        row = AnimationTask.objects.select_for_update().get(pk=pk)
-        if row.status in FINAL:
+    for task in AnimationTask.objects.filter(user=user, status__in=UNFINISHED).order_by("pk"):
+        row = _settle_canceled(task, error=ERASED)
+        if row is None:
             continue
-        if row.provider_task_id and row.status in AT_PROVIDER:
+        if row.provider_task_id:
             at_provider.append((row.region, row.provider_task_id))
-        _release(row)
-        row.status = Status.CANCELED
-        row.error_code = "account_erased"
-        row.finished_at = timezone.now()
-        row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
-        row.save()
-        canceled.append(str(pk))
+        canceled.append(str(row.pk))
     if at_provider:
         from animations import tasks
 
@@ -852,7 +864,6 @@ class DispatchReport:
     reconciled: int = 0
     submitted: int = 0
     polled: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def dispatch() -> DispatchReport:
@@ -872,12 +883,16 @@ def refresh_gauges() -> None:
     """Refresh the status and queue gauges, at most every 5 s across workers."""
     if not cache.add("animations:gauges-fresh", 1, 5):
         return
+    counts = {(status, kind): 0 for status in UNFINISHED for kind in TaskType.values}
     for row in (
         AnimationTask.objects.filter(status__in=UNFINISHED)
         .values("status", "type")
         .annotate(n=Count("pk"))
     ):
-        metrics.TASKS_BY_STATUS.labels(status=row["status"], type=row["type"]).set(row["n"])
+        counts[(row["status"], row["type"])] = row["n"]
+    # Every pair is set, zeros too: a status that emptied must not keep its last count.
+    for (status, kind), n in counts.items():
+        metrics.TASKS_BY_STATUS.labels(status=status, type=kind).set(n)
     for region in settings.DASHSCOPE_BASE_URLS:
         depth = AnimationTask.objects.filter(region=region, status=Status.QUEUED).count()
         metrics.QUEUE_DEPTH.labels(region=region).set(depth)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -13,7 +14,7 @@ from animations.api.serializers import (
     TaskListQuerySerializer,
     TaskSerializer,
 )
-from animations.models import AnimationTask, Status, TaskType
+from animations.models import AnimationTask, TaskType
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -35,10 +36,10 @@ class _AnimateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
-        if key:
-            existing = AnimationTask.objects.filter(user=request.user, idempotency_key=key).first()
-            if existing is not None:
-                return Response(TaskSerializer(existing).data, status=status.HTTP_202_ACCEPTED)
+        # A repeat is answered before any URL is imported again.
+        existing = services.task_for_key(request.user, key)
+        if existing is not None:
+            return Response(TaskSerializer(existing).data, status=status.HTTP_202_ACCEPTED)
         inputs = services.resolve_inputs(
             request.user,
             image_id=data.get("image_id"),
@@ -150,17 +151,11 @@ class UserTasksView(ListAPIView):
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AnimationTask]:
         query = TaskListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        tasks = AnimationTask.objects.filter(user=self.request.user).select_related(
-            "image", "video", "result"
+        return services.user_tasks(
+            self.request.user,
+            status=query.validated_data.get("status"),
+            type=query.validated_data.get("type"),
         )
-        wanted = query.validated_data.get("status")
-        if wanted == Status.QUEUED:
-            tasks = tasks.filter(status__in=[Status.QUEUED, Status.SUBMITTING])
-        elif wanted:
-            tasks = tasks.filter(status=wanted)
-        if query.validated_data.get("type"):
-            tasks = tasks.filter(type=query.validated_data["type"])
-        return tasks.order_by("-created_at", "-id")

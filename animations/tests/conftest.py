@@ -70,3 +70,18 @@ def _reset_pools(app: object) -> None:
     pools.reset()
     app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _ledger_checked_after_every_scenario(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a scenario did, the ledger and the tasks' credits must still agree.
+    The database fixture is requested first so that it is torn down after the check."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    yield
+    from billing.services import check_ledger
+
+    assert check_ledger() == []

@@ -86,4 +86,5 @@ def probe(data: bytes) -> dict[str, object]:
             "size": (stream.codec_context.width, stream.codec_context.height),
             "fps": stream.average_rate,
             "frames": sum(1 for _ in container.decode(stream)),
+            "audio_tracks": len(container.streams.audio),
         }

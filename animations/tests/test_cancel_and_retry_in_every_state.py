@@ -189,6 +189,7 @@ def test_erasure_cancels_unfinished_tasks_and_releases_credits(provider, setting
     assert {t.status for t in AnimationTask.objects.filter(pk__in=[at_provider, queued])} == {
         "canceled"
     }
+    assert AnimationTask.objects.get(pk=queued).error_code == "account_erased"
     assert account(user) == (1000, 0)
     provider_id = AnimationTask.objects.get(pk=at_provider).provider_task_id
     assert provider.tasks[provider_id].status == "CANCELED"

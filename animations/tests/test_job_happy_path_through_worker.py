@@ -50,7 +50,8 @@ def test_job_reaches_succeeded_with_playable_result_and_exact_credits(
     assert task["result"]["duration"] == 3.0
     assert task["result"]["expires_at"]
     assert account(user) == (1000 - cost, 0)
-    # And the stored copy is a real 720p H.264 MP4 at the mode's frame rate
+    # And the stored copy is a real 720p H.264 MP4 at the mode's frame rate, silent
+    # like its reference video
     stored = httpx.get(task["result"]["url"])
     assert stored.status_code == 200
     fps = 15 if mode == "wan-std" else 25
@@ -59,6 +60,7 @@ def test_job_reaches_succeeded_with_playable_result_and_exact_credits(
         "size": (960, 720),
         "fps": fps,
         "frames": 3 * fps,
+        "audio_tracks": 0,
     }
     # And nothing ran twice: one provider job, one stored result, a clean ledger
     assert provider.call_count("submit", 200) == 1

@@ -7,12 +7,17 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.core.management import call_command
+from django.http import HttpResponse
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
+from animations import services
 from animations.models import AnimationTask
-from animations.tests.helpers import account, create, drive, final, funded_user
+from animations.tests.helpers import account, client_for, create, drive, final, funded_user
 from billing.services import check_ledger
 
 
@@ -93,3 +98,70 @@ def test_metrics_count_provider_calls_and_captured_credits(provider, client) -> 
     assert 'animations_provider_calls_total{kind="submit",outcome="200"}' in text
     assert 'animations_credits_captured_total{mode="wan-std",model="wan2.2-animate-move"}' in text
     assert "animations_submit_to_result_seconds_bucket" in text
+
+
+def _messages(response: HttpResponse) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_cancel_and_retry_actions_follow_the_rules_of_the_api(provider, client) -> None:
+    # Given a task the provider is running and one queued behind it (one slot)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    provider.configure(run_base={"wan-std": 1e9, "wan-pro": 1e9})
+    user = funded_user(1000)
+    running = create(user).json()["id"]
+    AnimationTask.objects.filter(pk=running).update(next_poll_at=timezone.now())
+    drive(lambda: AnimationTask.objects.get(pk=running).status == "running")
+    queued = create(user).json()["id"]
+    assert AnimationTask.objects.get(pk=queued).status == "queued"
+    assert account(user) == (1000, 24)
+    # When support cancels both
+    response = client.post(
+        "/admin/animations/animationtask/",
+        {"action": "cancel_tasks", "_selected_action": [queued, running]},
+        follow=True,
+    )
+    # Then the queued one is canceled and released; the running one is refused, untouched
+    assert response.status_code == 200
+    assert f"{running}: task_not_cancelable" in " ".join(_messages(response))
+    assert "Canceled 1 task(s)." in _messages(response)
+    assert AnimationTask.objects.get(pk=queued).status == "canceled"
+    assert AnimationTask.objects.get(pk=running).status == "running"
+    assert account(user) == (1000, 12)
+    assert provider.call_count("submit") == 1
+    # When support retries both
+    response = client.post(
+        "/admin/animations/animationtask/",
+        {"action": "retry_tasks", "_selected_action": [queued, running]},
+        follow=True,
+    )
+    # Then the canceled one is queued again with its credits reserved again; the
+    # running one is refused and keeps its single reservation
+    assert "Retried 1 task(s)." in _messages(response)
+    assert f"{running}: task_not_retryable" in " ".join(_messages(response))
+    again = AnimationTask.objects.get(pk=queued)
+    assert (again.status, again.attempts, again.credits_reserved) == ("queued", 2, 24)
+    assert AnimationTask.objects.get(pk=running).attempts == 1
+    assert account(user) == (1000, 24)
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_gauge_drops_to_zero_when_a_status_empties(provider, settings) -> None:
+    # Given one queued move task, counted by the gauge
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    services.refresh_gauges()
+    labels = {"status": "queued", "type": "move"}
+    assert REGISTRY.get_sample_value("animations_tasks", labels) == 1.0
+    assert REGISTRY.get_sample_value("animations_queue_depth", {"region": user.region}) == 1.0
+    # When it is canceled and the gauges are next refreshed
+    client_for(user).delete(f"/api/tasks/{task_id}")
+    cache.delete("animations:gauges-fresh")
+    services.refresh_gauges()
+    # Then the gauge says none are queued, not the stale 1
+    assert REGISTRY.get_sample_value("animations_tasks", labels) == 0.0
+    assert REGISTRY.get_sample_value("animations_queue_depth", {"region": user.region}) == 0.0
