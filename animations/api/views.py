@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -72,30 +77,28 @@ _CREATE_SCHEMA = {
 }
 
 
-class AnimateMoveView(_AnimateView):
-    task_type = TaskType.MOVE
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="videos_animate_move",
         description="Animate the person in the image with the motion of the video "
         "(wan2.2-animate-move). Credits for the video's length are reserved now.",
         **_CREATE_SCHEMA,
     )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
+)
+class AnimateMoveView(_AnimateView):
+    task_type = TaskType.MOVE
 
 
-class AnimateMixView(_AnimateView):
-    task_type = TaskType.MIX
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="videos_animate_mix",
         description="Replace the person in the video with the one in the image "
         "(wan2.2-animate-mix). Credits for the video's length are reserved now.",
         **_CREATE_SCHEMA,
     )
-    def post(self, request: Request) -> Response:
-        return super().post(request)
+)
+class AnimateMixView(_AnimateView):
+    task_type = TaskType.MIX
 
 
 class VideoTaskView(APIView):

@@ -14,6 +14,7 @@ from animations import services
 from animations.models import AnimationTask
 from animations.tests.helpers import account, create, drive, final, funded_user
 from billing.services import check_ledger
+from storage import services as storage
 from storage.models import File
 
 
@@ -100,4 +101,27 @@ def test_two_dispatchers_racing_poll_each_task_once_and_charge_once(provider, se
     assert provider.call_count("query") == sum(r.polls for r in rows)
     assert [account(u) for u in users] == [(988, 0)] * 6
     assert File.objects.filter(kind="result").count() == 6
+    assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_after_the_copy_before_the_capture_is_charged_once(provider) -> None:
+    # Given the provider succeeded, and a worker stored the result copy then died
+    # before the capture (its first attempt at the copy failed, its second stored it)
+    provider.configure(result_failures=1)
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    drive(lambda: AnimationTask.objects.get(pk=task_id).provider_status == "SUCCEEDED")
+    row = AnimationTask.objects.get(pk=task_id)
+    copy = storage.mirror_result(user, row.provider_result_url, key=f"{row.ref}:result")
+    assert (row.status, row.credits_charged) == ("running", 0)
+    queries = provider.call_count("query")
+    # When the next dispatcher runs
+    drive(final(task_id))
+    # Then it adopts that copy (no second file), captures once, and asks the provider nothing
+    row.refresh_from_db()
+    assert (row.status, row.result_id, row.credits_charged) == ("succeeded", copy.id, 12)
+    assert File.objects.filter(owner=user, kind="result").count() == 1
+    assert provider.call_count("query") == queries
+    assert account(user) == (988, 0)
     assert check_ledger() == []

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.utils import timezone
 from prometheus_client import REGISTRY
@@ -165,3 +165,10 @@ def test_status_gauge_drops_to_zero_when_a_status_empties(provider, settings) ->
     # Then the gauge says none are queued, not the stale 1
     assert REGISTRY.get_sample_value("animations_tasks", labels) == 0.0
     assert REGISTRY.get_sample_value("animations_queue_depth", {"region": user.region}) == 0.0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("ident", ["not-a-task", "00000000-0000-0000-0000-000000000000"])
+def test_repoll_task_of_no_task_is_a_clear_error(ident) -> None:
+    with pytest.raises(CommandError, match=f"No task {ident}"):
+        call_command("repoll_task", ident, stdout=io.StringIO())

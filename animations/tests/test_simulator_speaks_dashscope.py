@@ -146,6 +146,41 @@ def test_video_too_short_fails_the_task_with_invalid_file_duration(simulator, me
     assert "results" not in body["output"]
 
 
+@pytest.mark.parametrize(
+    ("image", "video", "code"),
+    [
+        (b"not an image at all", None, "InvalidImage.FileFormat"),
+        (make_image(150, 300), None, "InvalidFile.Resolution"),
+        (make_image(1000, 300), None, "InvalidFile.AspectRatio"),
+        (None, make_video(2.5, 640, 200, 5), "InvalidFile.AspectRatio"),
+        (None, b"not a video", "InvalidFile.Openerror"),
+        ("missing", None, "BadRequest.InputDownloadFailed"),
+    ],
+    ids=["image-format", "image-small", "image-wide", "video-wide", "video-garbage", "404"],
+)
+def test_inputs_outside_the_documented_limits_fail_the_task_with_their_code(
+    simulator, media_host, inputs, image, video, code
+) -> None:
+    # Given one input that breaks a documented limit, the other one fine
+    image_url, video_url = inputs
+    if image == "missing":
+        image_url = image_url.replace("person.png", "nowhere.png")
+    elif image is not None:
+        image_url = media_host.put("bad.jpg", image, "image/jpeg")
+    if video is not None:
+        video_url = media_host.put("bad.mp4", video, "video/mp4")
+    # When the task runs
+    task_id = httpx.post(
+        f"{simulator.base_url}{CREATE}", json=_body(image_url, video_url), headers=_headers()
+    ).json()["output"]["task_id"]
+    body = _wait(simulator, task_id)
+    # Then it fails with the documented code, with no result and no usage
+    assert body["output"]["task_status"] == "FAILED"
+    assert body["output"]["code"] == code
+    assert "results" not in body["output"]
+    assert "usage" not in body
+
+
 def test_non_loopback_input_url_is_never_fetched(simulator) -> None:
     body = _body("http://203.0.113.7/p.jpg", "http://203.0.113.7/v.mp4")
     task_id = httpx.post(f"{simulator.base_url}{CREATE}", json=body, headers=_headers()).json()[

@@ -603,9 +603,11 @@ ANIMATIONS_CREDITS_PER_SECOND = env.json(
 )
 # How long a worker owns a claimed task before another may take it over.
 ANIMATIONS_LEASE_SECONDS = env.int("ANIMATIONS_LEASE_SECONDS", default=120)
-# Tasks polled per dispatcher run, and the beat interval of the dispatcher.
+# Tasks polled per dispatcher run, and the beat interval of the dispatcher: a
+# finished job waits up to one interval for its poll, so it is kept short (a run
+# with nothing due is two indexed queries).
 ANIMATIONS_DISPATCH_BATCH = env.int("ANIMATIONS_DISPATCH_BATCH", default=50)
-ANIMATIONS_DISPATCH_INTERVAL = env.float("ANIMATIONS_DISPATCH_INTERVAL", default=2.0)
+ANIMATIONS_DISPATCH_INTERVAL = env.float("ANIMATIONS_DISPATCH_INTERVAL", default=1.0)
 # Retryable submit failures (429, 5xx, timeouts) tolerated before a task fails.
 ANIMATIONS_SUBMIT_MAX_TRIES = env.int("ANIMATIONS_SUBMIT_MAX_TRIES", default=20)
 CELERY_BEAT_SCHEDULE["animations-dispatch"] = {

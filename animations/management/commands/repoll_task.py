@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from animations import services
-from animations.models import AnimationTask
+from animations.models import AT_PROVIDER, AnimationTask
 
 
 class Command(BaseCommand):
@@ -24,12 +25,12 @@ class Command(BaseCommand):
         task = AnimationTask.objects.filter(provider_task_id=ident).first()
         if task is None:
             try:
-                task = AnimationTask.objects.filter(pk=ident).first()
-            except Exception:  # not a UUID
+                task = AnimationTask.objects.filter(pk=uuid.UUID(ident)).first()
+            except ValueError:
                 task = None
         if task is None:
             raise CommandError(f"No task {ident}.")
-        if task.status not in ("submitted", "running"):
+        if task.status not in AT_PROVIDER:
             raise CommandError(
                 f"Task {task.pk} is {task.status}; only tasks at the provider are polled."
             )
