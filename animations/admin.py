@@ -4,6 +4,7 @@ calls a service, so the rules are the same as everywhere else)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -58,7 +59,13 @@ class AnimationTaskAdmin(admin.ModelAdmin):
     def raw_provider_responses(self, obj: AnimationTask) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.provider_responses, indent=2))
 
-    def _each(self, request: HttpRequest, queryset: QuerySet, action, verb: str) -> None:  # type: ignore[no-untyped-def]
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[AnimationTask],
+        action: Callable[[AnimationTask], object],
+        verb: str,
+    ) -> None:
         done, refused = 0, []
         for task in queryset.order_by("pk"):
             try:

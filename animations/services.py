@@ -94,6 +94,8 @@ _clients: dict[tuple[str, str], DashScopeClient] = {}
 
 
 def client_for(region: str) -> DashScopeClient:
+    """The region's DashScope client (its own key and base URL), one per process so
+    its connections are reused."""
     key = (settings.DASHSCOPE_BASE_URLS[region], settings.DASHSCOPE_API_KEYS[region])
     if key not in _clients:
         _clients[key] = DashScopeClient(base_url=key[0], api_key=key[1])
@@ -590,22 +592,21 @@ def poll_due(*, limit: int | None = None) -> int:
 
 
 def poll_task(task: AnimationTask, token: str) -> None:
-    """One step for a claimed task at the provider."""
+    """One step for a claimed task at the provider. Past the 3-hour limit the
+    provider is still asked first: a job it finished late is settled by its
+    answer; one it has not finished (or cannot tell us about) fails."""
     now = timezone.now()
     if task.provider_status == "SUCCEEDED" and task.provider_result_url:
         finish_success(task, token)
         return
-    if task.submitted_at and now - task.submitted_at > provider_delta(MAX_RUNTIME):
-        fail_task(
-            task,
-            code="InternalError.Timeout",
-            message="The provider did not finish the task within 3 hours.",
-        )
-        return
+    expired = bool(task.submitted_at and now - task.submitted_at > provider_delta(MAX_RUNTIME))
     assert task.provider_task_id
     try:
         state = client_for(task.region).query(task.provider_task_id)
     except (ProviderError, RateLimited) as error:
+        if expired:
+            _fail_timed_out(task)
+            return
         with transaction.atomic():
             row = _locked(task)
             if row.lease_owner != token:
@@ -616,7 +617,18 @@ def poll_task(task: AnimationTask, token: str) -> None:
             row.next_poll_at = now + provider_delta(ERROR_BACKOFF)
             row.save()
         return
+    if expired and state.status in {"PENDING", "RUNNING"}:
+        _fail_timed_out(task)
+        return
     record_poll(task, token, state)
+
+
+def _fail_timed_out(task: AnimationTask) -> None:
+    fail_task(
+        task,
+        code="InternalError.Timeout",
+        message="The provider did not finish the task within 3 hours.",
+    )
 
 
 def record_poll(task: AnimationTask, token: str, state: TaskState) -> None:

@@ -3,6 +3,7 @@ and reserved again; another user's task is a 404; no credits, no task."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -213,6 +214,28 @@ def test_task_past_three_hours_fails_and_releases(provider) -> None:
     assert task["error"]["code"] == "InternalError.Timeout"
     assert account(user) == (1000, 0)
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_the_provider_finished_before_three_hours_succeeds_even_if_seen_after(
+    provider,
+) -> None:
+    # Given the provider finished the job, but we look only after the 3-hour mark
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    provider_id = AnimationTask.objects.get(pk=task_id).provider_task_id
+    deadline = time.monotonic() + 10
+    while provider.tasks[provider_id].status != "SUCCEEDED" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    AnimationTask.objects.filter(pk=task_id).update(
+        submitted_at=timezone.now() - timedelta(hours=4), next_poll_at=timezone.now()
+    )
+    # When the dispatcher polls it
+    drive(final(task_id))
+    # Then the provider's answer wins: succeeded and charged, not timed out
+    task = client_for(user).get(f"/api/tasks/{task_id}").json()
+    assert (task["status"], task["error"]) == ("succeeded", None)
+    assert account(user) == (988, 0)
 
 
 @pytest.mark.django_db(transaction=True)
