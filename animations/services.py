@@ -276,13 +276,23 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
 
     The region's ``ProviderAccount`` row is locked while the in-flight tasks are
     counted, so workers never exceed ``DASHSCOPE_MAX_IN_FLIGHT``; the slot is the
-    task's own status, so a dead worker cannot leak one. Fairness: the user who
-    was served least recently goes first (round robin), oldest task first."""
+    task's own status, so a dead worker cannot leak one. One create call per key
+    at a time: while one is under way or its outcome unsettled, nothing else is
+    sent, so a job that turns up in the provider's list for that window can only
+    be that task's (``reconcile_submits``), never another user's. Fairness: the
+    user who was served least recently goes first (round robin), oldest task first."""
     ProviderAccount.objects.get_or_create(region=region)
     with transaction.atomic():
         ProviderAccount.objects.select_for_update().get(region=region)
-        in_flight = AnimationTask.objects.filter(region=region, status__in=IN_FLIGHT).count()
-        if in_flight >= settings.DASHSCOPE_MAX_IN_FLIGHT:
+        in_flight = dict(
+            AnimationTask.objects.filter(region=region, status__in=IN_FLIGHT)
+            .values_list("status")
+            .annotate(n=Count("pk"))
+        )
+        if (
+            sum(in_flight.values()) >= settings.DASHSCOPE_MAX_IN_FLIGHT
+            or Status.SUBMITTING in in_flight
+        ):
             return None
         now = timezone.now()
         ready = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
@@ -434,8 +444,9 @@ def reconcile_submits(*, limit: int = 20) -> int:
 
     Before anything is sent again the provider's task list for the window of the
     lost call is read: a task there that no row of ours owns is adopted; only if
-    there is none is the task queued again. The key is ours alone, and a key has
-    few tasks in flight, so the window identifies the job."""
+    there is none is the task queued again. The key is ours alone and only one
+    create call per key is ever unsettled (``claim_next_queued``), so the window
+    identifies the job."""
     now = timezone.now()
     stale = list(
         AnimationTask.objects.filter(status=Status.SUBMITTING, lease_until__lt=now).values_list(

@@ -157,3 +157,33 @@ def test_worker_dead_before_sending_is_requeued_after_the_list_shows_nothing(
     assert len(provider.tasks) == 1
     assert account(user) == (988, 0)
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_else_is_sent_while_a_create_call_is_unsettled(provider, settings) -> None:
+    # Given two users' queued tasks and room for both at the provider, and the
+    # first task's create call lost its answer (outcome unknown, reconcile later)
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    first_user, second_user = funded_user(1000), funded_user(1000)
+    first = create(first_user).json()["id"]
+    second = create(second_user).json()["id"]
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 2
+    AnimationTask.objects.filter(pk=first).update(
+        status="submitting",
+        submit_unknown=True,
+        submit_sent_at=timezone.now(),
+        lease_until=timezone.now() + timedelta(seconds=0.5),
+    )
+    # When slots are filled before it is settled
+    assert services.fill_slots() == 0
+    # Then the second task was not sent: a job in the provider's list for the first
+    # one's window can only be the first one's
+    assert AnimationTask.objects.get(pk=second).status == "queued"
+    assert provider.call_count("submit") == 0
+    # And once the first is settled (nothing in the list: queued again), both run,
+    # each provider job made from its own task's inputs
+    drive(lambda: final(first)() and final(second)())
+    for task in AnimationTask.objects.filter(pk__in=[first, second]):
+        assert task.status == "succeeded"
+        assert str(task.video_id) in provider.tasks[task.provider_task_id].video_url
+    assert provider.call_count("submit", 200) == 2
