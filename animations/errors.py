@@ -33,3 +33,9 @@ class TaskNotRetryable(DomainError):
     code = "task_not_retryable"
     status_code = 409
     default_detail = "Only failed or canceled tasks can be retried."
+
+
+class TaskNotRefundable(DomainError):
+    code = "task_not_refundable"
+    status_code = 409
+    default_detail = "Only a succeeded task's charge can be refunded."

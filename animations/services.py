@@ -39,6 +39,7 @@ from animations.errors import (
     InvalidInput,
     TaskNotCancelable,
     TaskNotFound,
+    TaskNotRefundable,
     TaskNotRetryable,
 )
 from animations.limiter import RateLimited
@@ -969,12 +970,13 @@ def repoll(task: AnimationTask) -> AnimationTask:
 
 def refund_task(task: AnimationTask, *, staff: User | None, reason: str) -> int:
     """Give back the credits charged for a succeeded task (support's decision), once
-    per run: the adjustment's key is the run's."""
+    per run: the adjustment's key is the run's. Anything else is
+    ``task_not_refundable``: an unfinished or failed run holds no charge."""
     with transaction.atomic():
         row = _locked(task)
         amount = row.credits_charged
         if row.status != Status.SUCCEEDED or amount <= 0:
-            return 0
+            raise TaskNotRefundable(status=row.status)
         billing.adjust(
             row.user,
             amount,

@@ -145,6 +145,15 @@ def test_admin_cancel_and_retry_actions_follow_the_rules_of_the_api(provider, cl
     assert (again.status, again.attempts, again.credits_reserved) == ("queued", 2, 24)
     assert AnimationTask.objects.get(pk=running).attempts == 1
     assert account(user) == (1000, 24)
+    # And a refund of tasks that were charged nothing is refused, changing nothing
+    response = client.post(
+        "/admin/animations/animationtask/",
+        {"action": "refund_tasks", "_selected_action": [queued, running]},
+        follow=True,
+    )
+    assert "Refunded 0 task(s)." in _messages(response)
+    assert f"{queued}: task_not_refundable" in " ".join(_messages(response))
+    assert account(user) == (1000, 24)
     assert check_ledger() == []
 
 
