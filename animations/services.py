@@ -272,21 +272,35 @@ def _lease() -> tuple[str, datetime]:
     return uuid.uuid4().hex, timezone.now() + timedelta(seconds=settings.ANIMATIONS_LEASE_SECONDS)
 
 
+def regions_sharing_key(region: str) -> list[str]:
+    """The regions that talk to the same endpoint with the same key as ``region``
+    (itself included): the provider's limits are per key, not per region."""
+    key = (settings.DASHSCOPE_BASE_URLS[region], settings.DASHSCOPE_API_KEYS[region])
+    return sorted(
+        name
+        for name in settings.DASHSCOPE_BASE_URLS
+        if (settings.DASHSCOPE_BASE_URLS[name], settings.DASHSCOPE_API_KEYS[name]) == key
+    )
+
+
 def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
     """Take a provider slot for the next queued task of ``region``, fairly.
 
-    The region's ``ProviderAccount`` row is locked while the in-flight tasks are
-    counted, so workers never exceed ``DASHSCOPE_MAX_IN_FLIGHT``; the slot is the
-    task's own status, so a dead worker cannot leak one. One create call per key
+    The ``ProviderAccount`` rows of every region using this region's key are
+    locked while their in-flight tasks are counted, so workers never exceed
+    ``DASHSCOPE_MAX_IN_FLIGHT`` per key; the slot is the task's own status, so a
+    dead worker cannot leak one. One create call per key
     at a time: while one is under way or its outcome unsettled, nothing else is
     sent, so a job that turns up in the provider's list for that window can only
     be that task's (``reconcile_submits``), never another user's. Fairness: the
     user who was served least recently goes first (round robin), oldest task first."""
-    ProviderAccount.objects.get_or_create(region=region)
+    shared = regions_sharing_key(region)
+    for name in shared:
+        ProviderAccount.objects.get_or_create(region=name)
     with transaction.atomic():
-        ProviderAccount.objects.select_for_update().get(region=region)
+        list(ProviderAccount.objects.select_for_update().filter(region__in=shared).order_by("pk"))
         in_flight = dict(
-            AnimationTask.objects.filter(region=region, status__in=IN_FLIGHT)
+            AnimationTask.objects.filter(region__in=shared, status__in=IN_FLIGHT)
             .values_list("status")
             .annotate(n=Count("pk"))
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from animations import services
 from animations.models import AnimationTask
 from animations.tests.helpers import account, client_for, create, drive, final, funded_user, probe
 from billing.services import check_ledger
@@ -73,8 +74,6 @@ def test_job_reaches_succeeded_with_playable_result_and_exact_credits(
 
 @pytest.mark.django_db(transaction=True)
 def test_each_region_uses_its_own_key(provider) -> None:
-    from animations.tests.helpers import drive
-
     cn_user = funded_user(1000, region="cn")
     global_user = funded_user(1000, region="global")
     ids = [create(cn_user).json()["id"], create(global_user).json()["id"]]
@@ -83,3 +82,36 @@ def test_each_region_uses_its_own_key(provider) -> None:
     assert provider.tasks[rows["cn"].provider_task_id].api_key == "sk-test-cn"
     assert provider.tasks[rows["global"].provider_task_id].api_key == "sk-test-global"
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_regions_sharing_one_key_share_its_in_flight_limit(provider, settings) -> None:
+    # Given both regions configured with the same key (as the embedded default is)
+    settings.DASHSCOPE_API_KEYS = {"cn": "sk-one", "global": "sk-one"}
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    cn_task = create(funded_user(1000, region="cn")).json()["id"]
+    global_task = create(funded_user(1000, region="global")).json()["id"]
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 1
+    # When the slots are filled
+    services.fill_slots()
+    # Then one task is at the provider and the other still waits for the key's one slot
+    statuses = sorted(AnimationTask.objects.get(pk=i).status for i in (cn_task, global_task))
+    assert statuses == ["queued", "submitted"]
+    assert provider.call_count("submit") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_provider_failure_through_the_worker_releases_everything(provider, celery_worker) -> None:
+    # Given the provider will fail the job
+    provider.script({"outcome": "FAILED", "code": "InternalError.Algo"})
+    user = funded_user(1000)
+    task_id = create(user, kind="mix", mode="wan-pro").json()["id"]
+    # When the beat drives the worker until it is done
+    drive(final(task_id), via_worker=True)
+    # Then it failed with the provider's error, charged nothing, and stored nothing
+    task = client_for(user).get(f"/api/tasks/{task_id}").json()
+    assert task["status"] == "failed"
+    assert task["error"]["code"] == "InternalError.Algo"
+    assert task["credits"] == {"reserved": 27, "charged": 0, "refunded": 27}
+    assert account(user) == (1000, 0)
+    assert not File.objects.filter(owner=user, kind="result").exists()
