@@ -43,6 +43,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"DashScope simulator on {sim.base_url} (time scale {sim.knobs.time_scale})"
         )
+        # Whoever started it (make run, the benchmark) reads the URL from this line.
+        self.stdout.flush()
         try:
             while True:
                 time.sleep(3600)
