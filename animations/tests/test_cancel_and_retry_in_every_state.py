@@ -74,6 +74,25 @@ def test_cancel_while_pending_at_provider_cancels_it_there(provider) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_crash_after_the_provider_cancel_is_settled_by_the_next_poll(provider) -> None:
+    # Given a PENDING task whose cancel reached the provider, and the worker died
+    # before recording it
+    provider.configure(schedule_delay=1e9)
+    user = funded_user(1000)
+    task_id = create(user).json()["id"]
+    row = AnimationTask.objects.get(pk=task_id)
+    services.client_for(row.region).cancel(str(row.provider_task_id))
+    AnimationTask.objects.filter(pk=task_id).update(next_poll_at=timezone.now())
+    # When the dispatcher next polls it
+    drive(final(task_id))
+    # Then it is canceled with its credits released, and nothing was charged
+    task = client_for(user).get(f"/api/tasks/{task_id}").json()
+    assert task["status"] == "canceled"
+    assert task["credits"] == {"reserved": 12, "charged": 0, "refunded": 12}
+    assert account(user) == (1000, 0)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_cancel_once_running_is_409_and_changes_nothing(provider) -> None:
     provider.configure(run_base={"wan-std": 1e9, "wan-pro": 1e9})
     user = funded_user(1000)
