@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from animations import services, tasks
 from animations.models import FINAL, AnimationTask
+from animations.simulator import Simulator
 from billing import services as billing
 from storage import services as storage
 from storage.models import File
@@ -66,6 +67,18 @@ def drive(until: Callable[[], bool], *, via_worker: bool = False, timeout: float
         else:
             services.dispatch()
         time.sleep(0.03)
+
+
+def provider_finished(provider: Simulator, task_id: object) -> str:
+    """Wait (without polling from our side) until the simulator has finished the
+    task's provider job; returns the provider task id."""
+    provider_id = str(AnimationTask.objects.get(pk=task_id).provider_task_id)
+    deadline = time.monotonic() + 10
+    while provider.tasks[provider_id].status != "SUCCEEDED":
+        if time.monotonic() > deadline:
+            raise AssertionError("the provider did not finish the job in time")
+        time.sleep(0.02)
+    return provider_id
 
 
 def final(task_id: object) -> Callable[[], bool]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,15 @@ from prometheus_client import REGISTRY
 from accounts.tests.factories import UserFactory
 from animations import services
 from animations.models import AnimationTask
-from animations.tests.helpers import account, client_for, create, drive, final, funded_user
+from animations.tests.helpers import (
+    account,
+    client_for,
+    create,
+    drive,
+    final,
+    funded_user,
+    provider_finished,
+)
 from billing.services import check_ledger
 
 
@@ -54,10 +61,7 @@ def test_recover_stuck_lists_then_recovers_a_task_with_a_dead_lease(provider) ->
 def test_repoll_task_polls_now(provider) -> None:
     user = funded_user(1000)
     task_id = create(user).json()["id"]
-    provider_id = AnimationTask.objects.get(pk=task_id).provider_task_id
-    deadline = time.monotonic() + 10
-    while provider.tasks[provider_id].status != "SUCCEEDED" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    provider_id = provider_finished(provider, task_id)
     out = io.StringIO()
     call_command("repoll_task", provider_id, stdout=out)
     assert "status=succeeded" in out.getvalue()
