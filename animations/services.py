@@ -1024,6 +1024,16 @@ def reservations_match_tasks() -> list[str]:
     return problems
 
 
+def referenced_file_ids() -> set[uuid.UUID]:
+    """For ``purge_files``: every file a task still points at (inputs and result)
+    is in use, whatever the task's status, so a retry or a support refund can
+    still find it."""
+    ids: set[uuid.UUID] = set()
+    for row in AnimationTask.objects.values_list("image_id", "video_id", "result_id").iterator():
+        ids.update(pk for pk in row if pk is not None)
+    return ids
+
+
 def _ids_from_refs(refs: Any) -> list[uuid.UUID]:
     ids = []
     for ref in refs:

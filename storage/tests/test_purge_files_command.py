@@ -32,13 +32,20 @@ def _file(user, *, age_days: int = 0, deleted_days: int | None = None) -> File:
 
 
 @pytest.fixture
-def in_use_registry() -> Iterator[set[str]]:
-    """A reference check for the test, removed afterwards."""
+def no_reference_checks() -> Iterator[None]:
+    """As if no app had said which files it uses (animations registers one)."""
     saved = list(hooks._in_use)
+    hooks._in_use.clear()
+    yield
+    hooks._in_use[:] = saved
+
+
+@pytest.fixture
+def in_use_registry(no_reference_checks: None) -> set[str]:
+    """Only the test's own reference check, removed afterwards."""
     used: set[str] = set()
     hooks.file_references("test")(lambda: used)
-    yield used
-    hooks._in_use[:] = saved
+    return used
 
 
 def _run(*args: str) -> str:
@@ -47,6 +54,7 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.mark.usefixtures("no_reference_checks")
 def test_dry_run_lists_but_deletes_nothing() -> None:
     user = UserFactory()
     old_deleted = _file(user, age_days=40, deleted_days=31)
@@ -59,6 +67,7 @@ def test_dry_run_lists_but_deletes_nothing() -> None:
     assert get_storage("local").exists(old_deleted.key)
 
 
+@pytest.mark.usefixtures("no_reference_checks")
 def test_execute_purges_only_old_deleted_files() -> None:
     user = UserFactory()
     old_deleted = _file(user, age_days=40, deleted_days=31)
