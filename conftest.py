@@ -6,6 +6,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from config.tests.loopback import _loopback_only  # noqa: F401  (autouse: no test leaves loopback)
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:

@@ -14,7 +14,6 @@ from accounts import hooks
 from accounts.models import User
 from accounts.tests.fakes.google import FakeGoogle
 from accounts.tests.fakes.wechat import FakeWeChat
-from accounts.tests.loopback import _loopback_only  # noqa: F401
 from accounts.tokens import issue_tokens
 
 GOOGLE_CLIENT_ID = "1234-test.apps.googleusercontent.com"

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -73,22 +70,6 @@ def _reset_pools(app: object) -> None:
     pools.reset()
     app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing these tests run (our code, the simulator, the SDK) may reach past
-    loopback: a connection to any other address fails the test loudly."""
-    real_connect = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            host = str(address[0])
-            if host != "localhost" and not ipaddress.ip_address(host.split("%")[0]).is_loopback:
-                raise AssertionError(f"a test tried to connect to {address!r}, outside loopback")
-        real_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(autouse=True)

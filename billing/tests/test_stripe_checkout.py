@@ -221,7 +221,7 @@ def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkou
     }
 
 
-def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe) -> None:
+def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe, _loopback_only) -> None:
     # given the real Stripe address instead of the loopback fake
     import socket
 
@@ -238,6 +238,8 @@ def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe) -> No
     with pytest.raises(PaymentProviderUnavailable):
         stripe_gateway.retrieve_checkout_session("cs_test_x")
     assert fake_stripe.requests == []
+    assert "resolve 'api.stripe.com'" in _loopback_only
+    _loopback_only.clear()
 
 
 def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, fake_stripe) -> None:

@@ -1,9 +1,10 @@
-"""The guard every accounts and storage test runs under refuses to leave loopback."""
+"""The guard every test runs under refuses to leave loopback."""
 
 from __future__ import annotations
 
 import socket
 
+import httpx
 import pytest
 import requests
 
@@ -29,3 +30,11 @@ def test_loopback_stays_open(_loopback_only) -> None:
     assert socket.getaddrinfo("localhost", 80)
     assert socket.getaddrinfo("127.0.0.1", 80)
     assert _loopback_only == []
+
+
+def test_httpx_is_refused_too(_loopback_only) -> None:
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("http://203.0.113.7/", timeout=1)
+
+    assert _loopback_only == ["connect ('203.0.113.7', 80)"]
+    _loopback_only.clear()

@@ -1,9 +1,11 @@
 """A guard that fails any test that tries to leave loopback.
 
-Sign-in and storage talk to Google, WeChat, S3 and OSS; their tests use
-loopback fakes, and this guard proves it: a connection to any other address,
-or a name lookup that could go out to DNS, is refused on the spot and fails
-the test at teardown even when the code under test swallowed the error.
+The platform talks to Google, WeChat, Stripe, WeChat Pay, S3, OSS and
+DashScope; every test uses loopback fakes of them, and this guard, autouse for
+the whole suite (the root ``conftest.py``), proves it: a connection to any
+other address, or a name lookup that could go out to DNS, is refused on the
+spot and fails the test at teardown even when the code under test swallowed
+the error.
 """
 
 from __future__ import annotations
