@@ -9,6 +9,7 @@ import pytest
 
 from animations.simulator import Simulator
 from animations.tests.fakes.media_host import MediaHost
+from billing.tests.ledger import _ledger_stays_exact  # noqa: F401  (every scenario ends exact)
 
 # Provider minutes become milliseconds: a std task of a 3 s video "runs" 95 s, here 0.095 s.
 TEST_TIME_SCALE = 1000.0
@@ -70,18 +71,3 @@ def _reset_pools(app: object) -> None:
     pools.reset()
     app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
-
-
-@pytest.fixture(autouse=True)
-def _ledger_checked_after_every_scenario(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Whatever a scenario did, the ledger and the tasks' credits must still agree.
-    The database fixture is requested first so that it is torn down after the check."""
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None:
-        yield
-        return
-    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
-    yield
-    from billing.services import check_ledger
-
-    assert check_ledger() == []
