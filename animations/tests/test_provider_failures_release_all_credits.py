@@ -1,5 +1,6 @@
 """Provider FAILED, UNKNOWN, terminal submit errors, 429 storms, 5xx and timeouts:
-each ends honestly, with credits released or charged exactly once."""
+each ends honestly, with credits released or charged exactly once. Every scenario
+runs through a real Celery worker consuming Redis, as in a deployment."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from animations.tests.helpers import account, client_for, create, drive, final, 
 from billing.services import check_ledger
 from storage.models import File
 
+pytestmark = pytest.mark.usefixtures("celery_worker")
 
-def _run(provider, *, via_worker: bool = False) -> tuple[object, dict]:
+
+def _run(provider, *, via_worker: bool = True) -> tuple[object, dict]:
     user = funded_user(1000)
     response = create(user)
     assert response.status_code == 202, response.content
@@ -25,9 +28,7 @@ def _run(provider, *, via_worker: bool = False) -> tuple[object, dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_provider_failed_task_fails_with_its_error_and_costs_nothing(
-    provider, celery_worker
-) -> None:
+def test_provider_failed_task_fails_with_its_error_and_costs_nothing(provider) -> None:
     # Given the provider will fail the next job on content safety
     provider.script(
         {
@@ -37,7 +38,7 @@ def test_provider_failed_task_fails_with_its_error_and_costs_nothing(
         }
     )
     # When a job runs
-    user, task = _run(provider, via_worker=True)
+    user, task = _run(provider)
     # Then it failed with the provider's readable error, all credits back, no result
     assert task["status"] == "failed"
     assert task["error"] == {
