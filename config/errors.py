@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django import db
 from django.http import HttpRequest, JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
 from rest_framework import exceptions
@@ -56,10 +57,20 @@ class _DomainAPIException(exceptions.APIException):
         self.domain_error = error
 
 
+class DatabaseUnavailable(DependencyUnavailable):
+    default_detail = "The database is unavailable; try again shortly."
+
+
 class ExceptionHandler(_BaseHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return _DomainAPIException(exc)
+        if isinstance(exc, db.OperationalError | db.InterfaceError):
+            # A lost connection (a primary failing over, a replica that died
+            # under a read) is a dependency that is down, not a bug: 503, and
+            # the client may simply retry; the router has already skipped a
+            # replica that failed.
+            return _DomainAPIException(DatabaseUnavailable(retry_after=5))
         return super().convert_known_exceptions(exc)
 
     def convert_unhandled_exceptions(self, exc: Exception) -> exceptions.APIException:

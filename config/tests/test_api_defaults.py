@@ -167,3 +167,17 @@ def test_permission_denied_outside_drf_is_a_json_403(client):
     assert response.json() == _error(
         "client_error", "permission_denied", "You do not have permission."
     )
+
+
+def test_a_lost_database_connection_is_a_503_the_client_may_retry():
+    # a 5xx is still reported to error tracking; the test client must not re-raise it
+    response = APIClient(raise_request_exception=False).get("/api/database-gone")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == _error(
+        "server_error",
+        "service_unavailable",
+        "The database is unavailable; try again shortly.",
+        retry_after=5,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.sites.models import Site
 from django.core.exceptions import PermissionDenied
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path
 from rest_framework import generics, serializers
@@ -82,6 +83,13 @@ class Validate(APIView):
         return Response(status=204)
 
 
+class DatabaseGone(APIView):
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        raise OperationalError(2013, "Lost connection to server during query")
+
+
 def django_forbidden(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied
 
@@ -98,6 +106,7 @@ urlpatterns = [
     path("api/missing", Missing.as_view()),
     path("api/domain", Domain.as_view()),
     path("api/validate", Validate.as_view()),
+    path("api/database-gone", DatabaseGone.as_view()),
     path("plain/boom", django_boom),
     path("plain/forbidden", django_forbidden),
 ]
