@@ -1,37 +1,19 @@
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts import services
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from config.tests.concurrency import run_together
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_erasures_run_the_hooks_once(hook_calls) -> None:
     user = UserFactory()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def erase() -> None:
-        try:
-            barrier.wait()
-            services.erase_account(User.objects.get(pk=user.pk))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    run_together(2, lambda _n: services.erase_account(User.objects.get(pk=user.pk)))
 
-    threads = [threading.Thread(target=erase) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
     assert len(hook_calls["erasure"]) == 1
     erased = User.objects.get(pk=user.pk)
     assert erased.erased_at is not None

@@ -3,14 +3,12 @@ gets one task, reserved once."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from animations.models import AnimationTask
 from animations.tests.helpers import account, client_for, funded_user, upload_inputs
 from billing.models import LedgerEntry
+from config.tests.concurrency import run_together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -22,25 +20,15 @@ def test_two_simultaneous_creates_with_one_key_make_one_task_and_one_reservation
     user = funded_user(1000)
     image, video = upload_inputs(user)
     body = {"image_id": str(image.id), "video_id": str(video.id), "mode": "wan-std"}
-    answers: list[tuple[int, str]] = []
-    start = threading.Barrier(3)
 
-    def post() -> None:
-        try:
-            start.wait()
-            response = client_for(user).post(
-                "/api/videos/animate-move", body, format="json", HTTP_IDEMPOTENCY_KEY="same"
-            )
-            answers.append((response.status_code, response.json()["id"]))
-        finally:
-            connection.close()
+    def post(_n: int) -> tuple[int, str]:
+        response = client_for(user).post(
+            "/api/videos/animate-move", body, format="json", HTTP_IDEMPOTENCY_KEY="same"
+        )
+        return response.status_code, response.json()["id"]
 
     # When three requests with the same key arrive together
-    threads = [threading.Thread(target=post) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = run_together(3, post)
     # Then all are answered 202 with the same task, and only one was created and reserved
     assert len(answers) == 3
     assert {status for status, _ in answers} == {202}

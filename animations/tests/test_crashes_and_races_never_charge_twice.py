@@ -3,17 +3,16 @@ racing: the job finishes once, is charged once, and is polled by one worker at a
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from animations import services
 from animations.models import AnimationTask
 from animations.tests.helpers import account, create, drive, final, funded_user
 from billing.services import check_ledger
+from config.tests.concurrency import run_together
 from storage import services as storage
 from storage.models import File
 
@@ -75,24 +74,10 @@ def test_two_dispatchers_racing_poll_each_task_once_and_charge_once(provider, se
     settings.DASHSCOPE_MAX_IN_FLIGHT = 0
     ids = [create(u).json()["id"] for u in users]
     settings.DASHSCOPE_MAX_IN_FLIGHT = 6
-    errors: list[BaseException] = []
-
-    def dispatcher() -> None:
-        try:
-            drive(lambda: all(final(i)() for i in ids), timeout=60)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
 
     # When two dispatchers run at the same time
-    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together(2, lambda _n: drive(lambda: all(final(i)() for i in ids), timeout=60))
     # Then every job ran once at the provider and was charged once
-    assert errors == []
     rows = list(AnimationTask.objects.filter(pk__in=ids))
     assert {r.status for r in rows} == {"succeeded"}
     assert provider.call_count("submit", 200) == 6

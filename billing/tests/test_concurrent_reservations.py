@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.errors import InsufficientCredits
 from billing.models import CreditAccount, LedgerEntry
-from billing.tests.concurrency import run_together
+from config.tests.concurrency import run_together
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,9 +11,9 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
-from billing.tests.concurrency import run_together
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.stripe_api import FakeStripe, sign
+from config.tests.concurrency import run_together
 
 URL = "/api/payments/webhook/stripe"
 

@@ -22,9 +22,9 @@ from billing.models import (
     PaymentRefund,
     ProviderEvent,
 )
-from billing.tests.concurrency import run_together
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.wechatpay import APPID, FakeWechatPay, post_notification
+from config.tests.concurrency import run_together
 
 
 def _notify(client: Client, body: bytes, headers: dict[str, str]) -> object:

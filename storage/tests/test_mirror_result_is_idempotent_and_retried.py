@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
+from config.tests.concurrency import run_together
 from storage import services
 from storage.errors import CorruptMedia, DownloadFailed, UnsafeUrl, UnsupportedMedia
 from storage.fetch import TransientDownloadError
@@ -126,26 +127,10 @@ def test_concurrent_mirrors_of_one_result_keep_one_file(fake_web, allow_loopback
     # Given one result and two workers racing to mirror it
     url = fake_web.file("/r.mp4", RESULT, "video/mp4")
     user = UserFactory()
-    barrier = threading.Barrier(2)
-    results: list[str] = []
-    errors: list[BaseException] = []
-
-    def mirror() -> None:
-        try:
-            barrier.wait()
-            results.append(str(services.mirror_result(user, url, key="animation_task:race").pk))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=mirror) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_together(
+        2, lambda _n: str(services.mirror_result(user, url, key="animation_task:race").pk)
+    )
     # Then both got the same file, and only one row and one object exist
-    assert errors == []
     assert len(results) == 2 and results[0] == results[1]
     assert File.objects.filter(source_key="animation_task:race").count() == 1
     assert len(_local_objects()) == 1

@@ -1,4 +1,4 @@
-"""Real threads on real database connections, for the races billing must survive."""
+"""Real threads on real database connections, for the races the platform must survive."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ T = TypeVar("T")
 def run_together(count: int, fn: Callable[[int], T]) -> list[T]:
     """Call ``fn(0)`` ... ``fn(count - 1)`` in as many threads, released at once, each
     on its own connection (closed at the end); the results in the order they came.
-    A call that raises leaves no result, so an exact count of results catches it."""
+    If any call raised, the first exception is raised here once all have finished,
+    so a race that breaks something fails the test instead of vanishing in a thread."""
     start = threading.Barrier(count)
     lock = threading.Lock()
     results: list[T] = []
+    errors: list[BaseException] = []
 
     def run(n: int) -> None:
         try:
@@ -25,6 +27,9 @@ def run_together(count: int, fn: Callable[[int], T]) -> list[T]:
             result = fn(n)
             with lock:
                 results.append(result)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
         finally:
             connection.close()
 
@@ -33,4 +38,6 @@ def run_together(count: int, fn: Callable[[int], T]) -> list[T]:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     return results
