@@ -111,7 +111,7 @@ def test_dns_answer_changing_to_loopback_at_connect_time_is_refused(fake_web) ->
         asked.append(host)
         return next(answers)
 
-    port = fake_web.server.server_address[1]
+    port = fake_web.server.port
     fake_web.file("/a.jpg", make_image())
     # When it is imported
     with pytest.raises(UnsafeUrl) as refused:

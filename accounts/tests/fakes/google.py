@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from accounts.tests.fakes.server import LoopbackServer, Reply, Seen
+from accounts.tests.fakes.server import Reply, RoutingServer, Seen
 
 ISSUER = "https://accounts.google.com"
 
@@ -51,7 +51,7 @@ def make_signing_key(kid: str | None = None) -> SigningKey:
     return SigningKey(kid=kid or secrets.token_hex(8), private_key=key, cert_pem=pem)
 
 
-class FakeGoogle(LoopbackServer):
+class FakeGoogle(RoutingServer):
     def __init__(self, *, client_id: str, client_secret: str) -> None:
         super().__init__()
         self.client_id = client_id

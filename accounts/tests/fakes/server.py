@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from config.tests.loopback_server import LoopbackServer
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Reply:
 Route = Callable[[Seen], Reply]
 
 
-class LoopbackServer:
+class RoutingServer(LoopbackServer):
     """Serves ``routes`` on 127.0.0.1 at an ephemeral port, in a thread."""
 
     def __init__(self) -> None:
@@ -74,17 +75,7 @@ class LoopbackServer:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    def start(self) -> LoopbackServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__init__(Handler)
 
     def requests_to(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path]

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounts.tests.fakes.server import LoopbackServer, Reply, Seen
+from accounts.tests.fakes.server import Reply, RoutingServer, Seen
 
 CONTENT_TYPE = "text/plain"
 
@@ -29,7 +29,7 @@ class WeChatUser:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class FakeWeChat(LoopbackServer):
+class FakeWeChat(RoutingServer):
     def __init__(self, *, app_id: str, app_secret: str) -> None:
         super().__init__()
         self.app_id = app_id

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from config.tests.loopback_server import LoopbackServer
 
 
 class MediaHost:
@@ -27,15 +28,11 @@ class MediaHost:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(Handler).start()
 
     def put(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[f"/{name}"] = (data, content_type)
-        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
+        return f"{self._server.base_url}/{name}"
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()

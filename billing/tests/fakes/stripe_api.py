@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlparse
 
 import pytest
 
-from billing.tests.fakes.server import LoopbackServer
+from config.tests.loopback_server import LoopbackServer
 
 API_KEY = "sk_test_" + "fake"
 WEBHOOK_SECRET = "whsec_" + "loopbacktestsecret"

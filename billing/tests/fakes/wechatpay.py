@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from billing.tests.fakes.server import LoopbackServer
+from config.tests.loopback_server import LoopbackServer
 
 MCHID = "1900000001"
 APPID = "wx0000000000000001"

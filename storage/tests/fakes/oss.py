@@ -18,8 +18,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from config.tests.loopback_server import LoopbackServer
 
 # oss2's list of sub-resources that belong in the signed resource string.
 _SUBRESOURCES = frozenset(
@@ -71,13 +73,12 @@ class FakeOSS:
     objects: dict[tuple[str, str], StoredObject] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    server: ThreadingHTTPServer | None = None
+    server: LoopbackServer | None = None
 
     @property
     def endpoint(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.server.base_url
 
     def sign(self, verb: str, md5: str, content_type: str, date: str, canon: str) -> str:
         string = "\n".join([verb, md5, content_type, date, canon]).encode()
@@ -88,16 +89,13 @@ class FakeOSS:
 def start_fake_oss(*, access_key_id: str, access_key_secret: str, buckets: set[str]) -> FakeOSS:
     state = FakeOSS(access_key_id, access_key_secret, set(buckets))
     handler = type("Handler", (_Handler,), {"state": state})
-    state.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    state.server.daemon_threads = True
-    threading.Thread(target=state.server.serve_forever, daemon=True).start()
+    state.server = LoopbackServer(handler).start()
     return state
 
 
 def stop_fake_oss(state: FakeOSS) -> None:
     assert state.server is not None
-    state.server.shutdown()
-    state.server.server_close()
+    state.server.stop()
 
 
 class _Refused(Exception):

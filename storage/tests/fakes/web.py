@@ -6,11 +6,12 @@ Stands in for "some server on the internet" in import and mirroring tests;
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from config.tests.loopback_server import LoopbackServer
 
 
 @dataclass
@@ -30,13 +31,12 @@ class Answer:
 class FakeWeb:
     routes: dict[str, deque[Answer]] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
+    server: LoopbackServer | None = None
 
     @property
     def base_url(self) -> str:
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.server.base_url
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -62,16 +62,13 @@ class FakeWeb:
 def start_fake_web() -> FakeWeb:
     state = FakeWeb()
     handler = type("Handler", (_Handler,), {"state": state})
-    state.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    state.server.daemon_threads = True
-    threading.Thread(target=state.server.serve_forever, daemon=True).start()
+    state.server = LoopbackServer(handler).start()
     return state
 
 
 def stop_fake_web(state: FakeWeb) -> None:
     assert state.server is not None
-    state.server.shutdown()
-    state.server.server_close()
+    state.server.stop()
 
 
 class _Handler(BaseHTTPRequestHandler):
