@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format check install migrate worker replica-start replica-stop replica-status bench clean
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
+	@scripts/system-packages run
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements/dev.txt
@@ -20,6 +21,7 @@ run: $(STAMP)
 
 ## Run the test suite (MariaDB + Redis when they answer; SQLite with a notice otherwise).
 test: $(STAMP)
+	@scripts/system-packages test
 	@scripts/run-tests
 
 lint: $(STAMP)
