@@ -1,0 +1,84 @@
+"""What every step of a job shares: the provider's clock and clients, the price,
+the lease and row lock a step claims a task with, and the provider answers kept
+on the task."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.utils import timezone
+
+from animations.dashscope import DashScopeClient, ProviderError
+from animations.models import AnimationTask
+
+log = structlog.get_logger(__name__)
+
+# Provider seconds to wait after a provider or storage error before the next try.
+ERROR_BACKOFF = 10.0
+# Provider answers (and request ids) kept on a task for support.
+RAW_KEEP = 20
+
+
+def provider_delta(seconds: float) -> timedelta:
+    """Provider time to wall time (the simulator may run faster)."""
+    return timedelta(seconds=seconds / settings.ANIMATIONS_TIME_SCALE)
+
+
+def price(model: str, mode: str, seconds: float) -> int:
+    """Credits for ``seconds`` of video: a per-model, per-mode rate, rounded up."""
+    rate = settings.ANIMATIONS_CREDITS_PER_SECOND[model][mode]
+    return max(1, math.ceil(round(seconds * rate, 6)))
+
+
+_clients: dict[tuple[str, str], DashScopeClient] = {}
+
+
+def client_for(region: str) -> DashScopeClient:
+    """The region's DashScope client (its own key and base URL), one per process so
+    its connections are reused."""
+    key = (settings.DASHSCOPE_BASE_URLS[region], settings.DASHSCOPE_API_KEYS[region])
+    if key not in _clients:
+        _clients[key] = DashScopeClient(base_url=key[0], api_key=key[1])
+    return _clients[key]
+
+
+def keep_raw(task: AnimationTask, kind: str, body: dict[str, Any]) -> None:
+    """Keep the provider's answer (and its request id) on the task, the last ``RAW_KEEP``."""
+    task.provider_responses = [
+        *task.provider_responses[-(RAW_KEEP - 1) :],
+        {"at": timezone.now().isoformat(), "kind": kind, "body": body},
+    ]
+    request_id = body.get("request_id")
+    if request_id:
+        task.provider_request_ids = [*task.provider_request_ids[-(RAW_KEEP - 1) :], request_id]
+
+
+def error_body(error: ProviderError) -> dict[str, Any]:
+    """The provider's error as it answered, or as we classified it when it said nothing."""
+    return error.body or {"code": error.code, "message": error.message, "status": error.status}
+
+
+def lease() -> tuple[str, datetime]:
+    """A fresh lease token and its expiry: the worker holding it owns the task's next step."""
+    return uuid.uuid4().hex, timezone.now() + timedelta(seconds=settings.ANIMATIONS_LEASE_SECONDS)
+
+
+def locked(task: AnimationTask) -> AnimationTask:
+    """The task's row, locked for the rest of the transaction."""
+    return AnimationTask.objects.select_for_update().get(pk=task.pk)
+
+
+def kick() -> None:
+    """Run the dispatcher soon. The task is already committed and the beat runs
+    the dispatcher anyway, so a broker hiccup here must not fail the request."""
+    from animations import tasks
+
+    try:
+        tasks.dispatch.delay()
+    except Exception as exc:  # the beat is the fallback
+        log.warning("animation_kick_failed", error=str(exc))

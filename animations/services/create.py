@@ -1,0 +1,155 @@
+"""Creating a task (inputs, price, reservation, idempotency key) and finding a
+user's tasks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from animations.errors import InputNotFound, InvalidInput, TaskNotFound
+from animations.models import MODELS, AnimationTask, Status
+from animations.services.common import kick, price
+from billing import services as billing
+from storage import services as storage
+from storage.models import File, FileKind
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Inputs:
+    image: File
+    video: File
+
+
+def _own_file(user: User, file_id: Any, *, kind: str, attr: str) -> File:
+    try:
+        pk = uuid.UUID(str(file_id))
+    except ValueError as exc:
+        raise InputNotFound(attr=attr) from exc
+    file = File.objects.filter(pk=pk, owner=user, deleted_at__isnull=True).first()
+    if file is None:
+        raise InputNotFound(attr=attr)
+    if file.kind != kind:
+        raise InvalidInput(f"This file is not a {kind}.", attr=attr)
+    return file
+
+
+def resolve_inputs(
+    user: User,
+    *,
+    image_id: Any = None,
+    image_url: str | None = None,
+    video_id: Any = None,
+    video_url: str | None = None,
+) -> Inputs:
+    """The caller's own files, or URLs imported into their storage with the upload
+    checks. Runs before any transaction: an import is a download."""
+    if (image_id is None) == (not image_url):
+        raise InvalidInput("Give exactly one of image_id or image_url.", attr="image_id")
+    if (video_id is None) == (not video_url):
+        raise InvalidInput("Give exactly one of video_id or video_url.", attr="video_id")
+    if image_id is not None:
+        image = _own_file(user, image_id, kind=FileKind.IMAGE, attr="image_id")
+    else:
+        image = storage.import_from_url(user, str(image_url), kind=FileKind.IMAGE)
+    if video_id is not None:
+        video = _own_file(user, video_id, kind=FileKind.VIDEO, attr="video_id")
+    else:
+        video = storage.import_from_url(user, str(video_url), kind=FileKind.VIDEO)
+    if not video.duration:
+        raise InvalidInput("The video's duration is unknown.", attr="video_id")
+    return Inputs(image=image, video=video)
+
+
+def task_for_key(user: User, idempotency_key: str | None) -> AnimationTask | None:
+    """The task an earlier request with this ``Idempotency-Key`` created, if any:
+    keys are per user, so another user's key finds nothing."""
+    if not idempotency_key:
+        return None
+    return AnimationTask.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
+def create_task(
+    user: User,
+    *,
+    type: str,
+    mode: str,
+    inputs: Inputs,
+    watermark: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[AnimationTask, bool]:
+    """Reserve the estimated cost (reference video seconds x the model's rate) and
+    create the queued task in one transaction; submission is enqueued on commit.
+    The same ``idempotency_key`` from the same user returns the first task and
+    charges nothing more. Returns ``(task, created)``."""
+    existing = task_for_key(user, idempotency_key)
+    if existing is not None:
+        return existing, False
+    model = MODELS[type]
+    duration = float(inputs.video.duration or 0)
+    cost = price(model, mode, duration)
+    try:
+        with transaction.atomic():
+            task = AnimationTask.objects.create(
+                user=user,
+                type=type,
+                model=model,
+                mode=mode,
+                watermark=watermark,
+                region=user.region,
+                image=inputs.image,
+                video=inputs.video,
+                video_duration=duration,
+                idempotency_key=idempotency_key or None,
+                credits_reserved=cost,
+                queued_at=timezone.now(),
+            )
+            billing.reserve(user, cost, ref=task.ref, key=f"{task.ref}:reserve")
+            transaction.on_commit(kick)
+    except IntegrityError:
+        # A concurrent request with the same key won the unique constraint.
+        existing = task_for_key(user, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    log.info("animation_created", task_id=str(task.id), type=type, mode=mode, credits=cost)
+    return task, True
+
+
+def task_for(user: User, task_id: Any) -> AnimationTask:
+    """The user's own task; another user's is exactly as missing as a wrong id."""
+    try:
+        pk = uuid.UUID(str(task_id))
+    except ValueError as exc:
+        raise TaskNotFound() from exc
+    task = (
+        AnimationTask.objects.select_related("image", "video", "result")
+        .filter(pk=pk, user=user)
+        .first()
+    )
+    if task is None:
+        raise TaskNotFound()
+    return task
+
+
+def user_tasks(
+    user: User, *, status: str | None = None, type: str | None = None
+) -> QuerySet[AnimationTask]:
+    """The user's tasks, newest first. Clients know no ``submitting``: asking for
+    ``queued`` includes the tasks whose create call is under way."""
+    tasks = AnimationTask.objects.filter(user=user).select_related("image", "video", "result")
+    if status == Status.QUEUED:
+        tasks = tasks.filter(status__in=[Status.QUEUED, Status.SUBMITTING])
+    elif status:
+        tasks = tasks.filter(status=status)
+    if type:
+        tasks = tasks.filter(type=type)
+    return tasks.order_by("-created_at", "-id")
