@@ -19,13 +19,27 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts import hooks
 from accounts.models import User
 from accounts.regions import client_ip, region_for_request
+from accounts.staff import is_staff_page
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    """The API's sign-in has no pages; the staff's admin sign-in (``/staff/``,
+    ``accounts.staff``) is allauth's HTML flow and keeps its messages and redirects."""
+
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": _(
+            "Too many failed sign-in attempts for this account or from this address: "
+            "signing in is locked for a few minutes. Try again later."
+        ),
+    }
+
     def get_email_confirmation_url(self, request: HttpRequest, emailconfirmation: Any) -> str:
         return settings.ACCOUNTS_VERIFY_EMAIL_URL.format(key=quote(emailconfirmation.key))
 
@@ -36,11 +50,14 @@ class AccountAdapter(DefaultAccountAdapter):
         # allauth's own rate limits must key on the same address our throttles do.
         return client_ip(request) or "0.0.0.0"  # noqa: S104
 
-    def add_message(self, *args: Any, **kwargs: Any) -> None:
+    def add_message(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         # An API has no page to flash messages on; storing them would only write sessions.
-        return None
+        if is_staff_page(request):
+            super().add_message(request, *args, **kwargs)
 
     def respond_user_inactive(self, request: HttpRequest, user: Any) -> HttpResponse:
+        if is_staff_page(request):
+            return super().respond_user_inactive(request, user)
         # allauth would redirect to its own page; the service turns this into a 403.
         return HttpResponseForbidden()
 
@@ -48,7 +65,12 @@ class AccountAdapter(DefaultAccountAdapter):
         return HttpResponse(status=202)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
+        if is_staff_page(request):
+            return reverse("admin:index")
         return settings.FRONTEND_URL
+
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        return reverse("account_login")
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         return settings.FRONTEND_URL

@@ -12,6 +12,8 @@ handler500 = "config.errors.json_500"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The staff's sign-in to the admin: allauth's login and two-factor pages.
+    path("staff/", include("accounts.staff")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="prometheus-django-metrics"),

@@ -99,7 +99,8 @@ DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", d
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with support's site (customer page, search, staff MFA).
+    "support.apps.SupportAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -114,6 +115,7 @@ THIRD_PARTY_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",
     "allauth.socialaccount.providers.google",
     "allauth.socialaccount.providers.weixin",
     "corsheaders",
@@ -129,6 +131,8 @@ LOCAL_APPS = [
     "storage",
     "billing",
     "animations",
+    # Support staff's admin: it reads every app above, nothing reads it.
+    "support",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -408,6 +412,18 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Animate] "
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# The only HTML sign-in is the staff's, for the admin (accounts/staff.py): allauth's
+# login (its failed-login limits per IP and per account), then its MFA stage.
+ACCOUNT_FORMS = {"login": "accounts.staff.StaffLoginForm"}
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("ACCOUNTS_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
+}
+LOGIN_URL = "account_login"
+# Staff must have set up and used an authenticator app (TOTP) to reach the admin.
+# Off in the embedded defaults; production.py turns it on.
+ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=False)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Animate")
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False  # WeChat gives no email
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"

@@ -21,6 +21,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if not env.str("JWT_SIGNING_KEY", default=""):
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (a key of its own, not SECRET_KEY).")
 
+# Staff reach the admin only with a second factor (allauth MFA: TOTP, recovery codes).
+ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=True)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

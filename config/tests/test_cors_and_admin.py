@@ -39,7 +39,9 @@ def test_an_unknown_origin_gets_no_cors_headers(client):
 
 
 def test_the_admin_login_page_renders(client):
-    response = client.get("/admin/login/")
+    # It is the staff's sign-in (allauth's login, accounts/staff.py).
+    response = client.get("/admin/login/", follow=True)
 
     assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith("/staff/login/")
     assert b'name="password"' in response.content
