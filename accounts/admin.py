@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts import services
 from accounts.models import User
+from config import admin_actions
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -85,7 +87,7 @@ class UserAdmin(BaseUserAdmin):
     show_full_result_count = False
     readonly_fields = ("date_joined", "last_login", "erased_at", "token_generation")
     inlines = [EmailAddressInline, SocialAccountInline]
-    actions = ["deactivate", "sign_out_everywhere"]
+    actions = ["resend_verification_email", "sign_out_everywhere", "deactivate"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("display_name", "avatar_url", "region", "locale")}),
@@ -115,16 +117,70 @@ class UserAdmin(BaseUserAdmin):
             # the tokens issued before (the admin saves in one transaction).
             services.sign_out_everywhere(obj)
 
-    @admin.action(description="Deactivate (no sign-in, tokens revoked)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        users = list(queryset.order_by("pk"))
-        for user in users:
-            services.deactivate(user)
-        self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
+    def has_deactivate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.deactivate_user")
 
-    @admin.action(description="Sign out everywhere (revoke every token)")
-    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def has_sign_out_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.sign_out_user")
+
+    def has_resend_verification_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.resend_verification_user")
+
+    def _with_reason(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[User],
+        action: Callable[[User], object],
+        *,
+        title: str,
+        intro: str,
+        done: str,
+    ) -> HttpResponse | None:
         users = list(queryset.order_by("pk"))
-        for user in users:
-            services.sign_out_everywhere(user)
-        self.message_user(request, f"Signed {len(users)} user(s) out everywhere.", messages.SUCCESS)
+        form, page = admin_actions.confirm(
+            self, request, users, title=title, intro=intro, lines=[str(u) for u in users]
+        )
+        if form is None:
+            return page
+        return admin_actions.apply_each(
+            self, request, users, action, done=done, reason=form.cleaned_data["reason"]
+        )
+
+    @admin.action(description="Deactivate (no sign-in, tokens revoked)", permissions=["deactivate"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            lambda user: services.deactivate(user, by=request.user),
+            title="Deactivate accounts",
+            intro="Each account below can no longer sign in, and every token it holds "
+            "stops working at once.",
+            done="Deactivated",
+        )
+
+    @admin.action(description="Sign out everywhere (revoke every token)", permissions=["sign_out"])
+    def sign_out_everywhere(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            services.sign_out_everywhere,
+            title="Sign out everywhere",
+            intro="Every token of each account below stops working; the customer signs "
+            "in again with their password or provider.",
+            done="Signed out everywhere",
+        )
+
+    @admin.action(description="Resend the verification email", permissions=["resend_verification"])
+    def resend_verification_email(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            lambda user: services.resend_verification_email(request, user).email,
+            title="Resend the verification email",
+            intro="Each account below is sent a new link to verify its email address.",
+            done="Sent the verification email",
+        )

@@ -91,3 +91,21 @@ class ReauthenticationRequired(DomainError):
     code = "reauthentication_required"
     status_code = 403
     default_detail = "Confirm with your password, or sign in with your provider again."
+
+
+class NoEmailToVerify(DomainError):
+    code = "no_email_to_verify"
+    status_code = 409
+    default_detail = "The account has no unverified email address to send a verification to."
+
+
+class EmailNotSent(DomainError):
+    code = "email_not_sent"
+    status_code = 503
+    default_detail = "The mail server did not take the email; try again later."
+
+
+class ActionNotAllowed(DomainError):
+    code = "not_allowed"
+    status_code = 403
+    default_detail = "This action is not allowed on this account."

@@ -42,10 +42,13 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import hooks
 from accounts.errors import (
     AccountDisabled,
+    ActionNotAllowed,
+    EmailNotSent,
     EmailTaken,
     InvalidCredentials,
     InvalidKey,
     InvalidPassword,
+    NoEmailToVerify,
     ReauthenticationRequired,
     SignupIncomplete,
     SocialAccountTaken,
@@ -138,6 +141,31 @@ def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:
         address = confirmation.confirm(request)
     if not address:
         raise InvalidKey(attr="key")
+    return address
+
+
+def resend_verification_email(request: HttpRequest, user: User) -> EmailAddress:
+    """Send the verification email again (a support action) to the user's primary
+    address that is not verified yet, through allauth (its key, its per-address
+    cooldown). Refused: no such address (``no_email_to_verify``), a disabled
+    account (``account_disabled``), sent within the cooldown (``throttled``), the
+    mail server down (``email_not_sent``)."""
+    if not user.is_active or user.erased_at is not None:
+        raise AccountDisabled()
+    address = (
+        EmailAddress.objects.filter(user=user, verified=False).order_by("-primary", "pk").first()
+    )
+    if address is None:
+        raise NoEmailToVerify()
+    try:
+        sent = account_flows.email_verification.send_verification_email_to_address(request, address)
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("verification_email_failed", user_id=str(user.id), exc_info=True)
+        raise EmailNotSent() from exc
+    if not sent:
+        raise TooManyAttempts(
+            "A verification email was sent a few minutes ago; wait before resending."
+        )
     return address
 
 
@@ -279,8 +307,19 @@ def sign_out_everywhere(user: User) -> None:
         _revoke_tokens(user)
 
 
-def deactivate(user: User) -> None:
-    """Disable the account (support action): no sign-in, and its tokens stop working."""
+def deactivate(user: User, *, by: User | None = None) -> None:
+    """Disable the account (support action): no sign-in, and its tokens stop working.
+
+    Staff ``by`` may not disable themselves, an account already disabled, or a
+    superuser unless they are one (``not_allowed``).
+    """
+    if by is not None:
+        if user.pk == by.pk:
+            raise ActionNotAllowed("You cannot deactivate your own account.")
+        if not user.is_active:
+            raise ActionNotAllowed("The account is already deactivated.")
+        if user.is_superuser and not by.is_superuser:
+            raise ActionNotAllowed("Only a superuser may deactivate a superuser.")
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False)
         user.is_active = False

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from animations import services
 from animations.models import AnimationTask
-from config.errors import DomainError
+from config import admin_actions
 
 
 @admin.register(AnimationTask)
@@ -59,41 +59,114 @@ class AnimationTaskAdmin(admin.ModelAdmin):
     def raw_provider_responses(self, obj: AnimationTask) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.provider_responses, indent=2))
 
-    def _each(
+    def _with_reason(
         self,
         request: HttpRequest,
         queryset: QuerySet[AnimationTask],
         action: Callable[[AnimationTask], object],
-        verb: str,
-    ) -> None:
-        done, refused = 0, []
-        for task in queryset.order_by("pk"):
-            try:
-                action(task)
-                done += 1
-            except DomainError as error:
-                refused.append(f"{task.pk}: {error.code}")
-        self.message_user(request, f"{verb} {done} task(s).", messages.SUCCESS)
-        if refused:
-            self.message_user(request, "Refused: " + "; ".join(refused), messages.WARNING)
-
-    @admin.action(description="Retry (failed or canceled; reserves credits again)")
-    def retry_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.retry_task, "Retried")
-
-    @admin.action(description="Cancel (not yet running at the provider; releases credits)")
-    def cancel_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.cancel_task, "Canceled")
-
-    @admin.action(description="Refund the credits charged (succeeded tasks)")
-    def refund_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(
+        *,
+        title: str,
+        intro: str,
+        done: str,
+    ) -> HttpResponse | None:
+        tasks = list(queryset.select_related("user").order_by("pk"))
+        form, page = admin_actions.confirm(
+            self,
             request,
-            queryset,
-            lambda task: services.refund_task(task, staff=request.user, reason="admin refund"),
-            "Refunded",
+            tasks,
+            title=title,
+            intro=intro,
+            lines=[f"{t.pk}: {t.get_type_display()}, {t.status}, {t.user}" for t in tasks],
+        )
+        if form is None:
+            return page
+        return admin_actions.apply_each(
+            self,
+            request,
+            tasks,
+            action,
+            done=done,
+            reason=form.cleaned_data["reason"],
+            owner=lambda task: task.user,
         )
 
-    @admin.action(description="Poll the provider now")
-    def repoll_tasks(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.repoll, "Re-polled")
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("animations.retry_animationtask")
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("animations.cancel_animationtask")
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("animations.refund_animationtask")
+
+    def has_repoll_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("animations.repoll_animationtask")
+
+    @admin.action(
+        description="Retry (failed or canceled; reserves credits again)", permissions=["retry"]
+    )
+    def retry_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            services.retry_task,
+            title="Retry jobs",
+            intro="Each failed or canceled job below is queued again as a new run; its "
+            "cost is reserved again from the customer's credits.",
+            done="Retried",
+        )
+
+    @admin.action(
+        description="Cancel (not yet running at the provider; releases credits)",
+        permissions=["cancel"],
+    )
+    def cancel_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._with_reason(
+            request,
+            queryset,
+            services.cancel_task,
+            title="Cancel jobs",
+            intro="Each job below that the provider is not running yet is canceled and "
+            "its reserved credits are released.",
+            done="Canceled",
+        )
+
+    @admin.action(
+        description="Refund the credits charged (succeeded tasks)", permissions=["refund"]
+    )
+    def refund_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        tasks = list(queryset.select_related("user").order_by("pk"))
+        form, page = admin_actions.confirm(
+            self,
+            request,
+            tasks,
+            title="Refund job credits",
+            intro="The credits charged for each succeeded job below go back to its "
+            "customer, as a ledger adjustment with your name and reason (once per run).",
+            lines=[f"{t.pk}: {t.credits_charged} credits charged, {t.user}" for t in tasks],
+        )
+        if form is None:
+            return page
+        reason = form.cleaned_data["reason"]
+        return admin_actions.apply_each(
+            self,
+            request,
+            tasks,
+            lambda task: (
+                f"{services.refund_task(task, staff=request.user, reason=reason)} credits back"
+            ),
+            done="Refunded credits",
+            reason=reason,
+            owner=lambda task: task.user,
+        )
+
+    @admin.action(description="Poll the provider now", permissions=["repoll"])
+    def repoll_tasks(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return admin_actions.apply_each(
+            self,
+            request,
+            list(queryset.order_by("pk")),
+            services.repoll,
+            done="Polled the provider",
+            reason="asked for the provider's state",
+        )

@@ -3,14 +3,12 @@ goes through a service (refund, adjustment) and leaves a ledger entry."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from django.http import HttpRequest, HttpResponse
 
 from billing import services
 from billing.models import (
@@ -22,7 +20,8 @@ from billing.models import (
     PaymentRefund,
     ProviderEvent,
 )
-from config.errors import DomainError
+from config import admin_actions
+from config.admin_actions import ReasonForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -70,19 +69,8 @@ class CreditPackageAdmin(admin.ModelAdmin):
         return ", ".join(f"{p.amount} {p.currency}" for p in obj.prices.all())
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why.")
-        return reason
-
-
 class AdjustCreditsForm(ReasonForm):
     amount = forms.IntegerField(help_text="Positive grants, negative takes back.")
-    # Drawn when the form is shown, so submitting the same form twice adjusts once.
     key = forms.CharField(widget=forms.HiddenInput, max_length=32)
     field_order = ["amount", "reason", "key"]
 
@@ -93,39 +81,6 @@ class AdjustCreditsForm(ReasonForm):
         return amount
 
 
-def _confirm(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    form_class: type[ReasonForm],
-    *,
-    title: str,
-    intro: str,
-    lines: list[str],
-) -> tuple[ReasonForm | None, TemplateResponse | None]:
-    """An action's intermediate page: the valid form once applied, else the page."""
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            return form, None
-    else:
-        form = form_class(initial={"key": uuid.uuid4().hex})
-    page = TemplateResponse(
-        request,
-        "admin/billing/confirm_action.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "lines": lines,
-            "form": form,
-            "pks": [obj.pk for obj in queryset],
-            "action": request.POST.get("action", ""),
-        },
-    )
-    return None, page
-
-
 @admin.register(CreditAccount)
 class CreditAccountAdmin(ReadOnlyAdmin):
     list_display = ["user", "balance", "reserved", "available", "updated_at"]
@@ -134,20 +89,19 @@ class CreditAccountAdmin(ReadOnlyAdmin):
     readonly_fields = ["user", "balance", "reserved", "updated_at"]
     actions = ["adjust_credits"]
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need change permission; the form itself has no editable field.
-        return request.user.has_perm("billing.change_creditaccount")
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.adjust_creditaccount")
 
-    @admin.action(description="Adjust credits (with a reason)")
+    @admin.action(description="Adjust credits (with a reason)", permissions=["adjust"])
     def adjust_credits(
         self, request: HttpRequest, queryset: QuerySet[CreditAccount]
-    ) -> TemplateResponse | None:
+    ) -> HttpResponse | None:
         accounts = list(queryset.select_related("user").order_by("pk"))
-        form, page = _confirm(
+        form, page = admin_actions.confirm(
             self,
             request,
-            queryset,
-            AdjustCreditsForm,
+            accounts,
+            form_class=AdjustCreditsForm,
             title="Adjust credits",
             intro="Each account below receives the same adjustment, written as a ledger "
             "entry with your name and reason.",
@@ -155,23 +109,22 @@ class CreditAccountAdmin(ReadOnlyAdmin):
         )
         if form is None:
             return page
-        done = 0
-        for account in accounts:
-            try:
-                services.adjust(
-                    account.user,
-                    form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    key=f"admin-adjust:{form.cleaned_data['key']}:{account.pk}",
-                    staff=request.user,
-                )
-                done += 1
-            except DomainError as exc:
-                self.message_user(
-                    request, f"{account.user}: {exc.detail} {exc.extra}", messages.ERROR
-                )
-        self.message_user(request, f"Adjusted {done} account(s).", messages.SUCCESS)
-        return None
+        amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+        return admin_actions.apply_each(
+            self,
+            request,
+            accounts,
+            lambda account: services.adjust(
+                account.user,
+                amount,
+                reason=reason,
+                key=f"admin-adjust:{form.cleaned_data['key']}:{account.pk}",
+                staff=request.user,
+            ),
+            done=f"Adjusted credits by {amount:+d}",
+            reason=reason,
+            owner=lambda account: account.user,
+        )
 
 
 @admin.register(LedgerEntry)
@@ -224,16 +177,18 @@ class PaymentOrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Refund at the provider and take the credits back")
-    def refund(
-        self, request: HttpRequest, queryset: QuerySet[PaymentOrder]
-    ) -> TemplateResponse | None:
-        orders = list(queryset.select_related("user"))
-        form, page = _confirm(
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.refund_paymentorder")
+
+    @admin.action(
+        description="Refund at the provider and take the credits back", permissions=["refund"]
+    )
+    def refund(self, request: HttpRequest, queryset: QuerySet[PaymentOrder]) -> HttpResponse | None:
+        orders = list(queryset.select_related("user").order_by("pk"))
+        form, page = admin_actions.confirm(
             self,
             request,
-            queryset,
-            ReasonForm,
+            orders,
             title="Refund payments",
             intro="What is left of each payment below goes back to the payer at the "
             "provider, and its credits are taken back as far as they are unspent.",
@@ -241,20 +196,22 @@ class PaymentOrderAdmin(admin.ModelAdmin):
         )
         if form is None:
             return page
-        for order in orders:
-            try:
-                row = services.refund_order(
-                    order, staff=request.user, reason=form.cleaned_data["reason"]
-                )
-            except DomainError as exc:
-                self.message_user(request, f"{order.pk}: {exc.detail}", messages.ERROR)
-                continue
+        reason = form.cleaned_data["reason"]
+
+        def refund(order: PaymentOrder) -> str:
+            row = services.refund_order(order, staff=request.user, reason=reason)
             spent = row.credits - row.credits_taken
-            shortfall = f", {spent} credits already spent" if spent else ""
-            self.message_user(
-                request, f"{order.pk}: refund {row.status}{shortfall}.", messages.SUCCESS
-            )
-        return None
+            return f"refund {row.status}" + (f", {spent} credits already spent" if spent else "")
+
+        return admin_actions.apply_each(
+            self,
+            request,
+            orders,
+            refund,
+            done="Refunded",
+            reason=reason,
+            owner=lambda order: order.user,
+        )
 
 
 @admin.register(PaymentRefund)
@@ -284,10 +241,10 @@ class ProviderEventAdmin(ReadOnlyAdmin):
     raw_id_fields = ["order"]
     actions = ["replay"]
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and request.user.has_perm("billing.change_providerevent")
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.replay_providerevent")
 
-    @admin.action(description="Replay (failed events only run again)")
+    @admin.action(description="Replay (failed events only run again)", permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[ProviderEvent]) -> None:
         results = services.replay_events(failed_only=False, ids=[e.pk for e in queryset])
         self.message_user(

@@ -7,6 +7,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_tokens
+from config.tests.admin import run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -60,12 +61,10 @@ def test_deactivate_action_disables_and_revokes_tokens(staff_client, api_client)
     bystander = UserFactory()
     tokens = issue_tokens(user, method="password")
 
-    response = staff_client.post(
-        CHANGELIST, {"action": "deactivate", "_selected_action": [str(user.pk)]}, follow=True
-    )
+    response = run_action(staff_client, CHANGELIST, "deactivate", [user.pk], follow=True)
 
     assert response.status_code == 200
-    assert "Deactivated 1 user(s)." in [str(m) for m in response.context["messages"]]
+    assert "Deactivated: 1." in [str(m) for m in response.context["messages"]]
     user.refresh_from_db()
     bystander.refresh_from_db()
     assert user.is_active is False
@@ -80,9 +79,7 @@ def test_sign_out_everywhere_action_revokes_tokens_but_keeps_the_account(
     user = UserFactory()
     tokens = issue_tokens(user, method="password")
 
-    staff_client.post(
-        CHANGELIST, {"action": "sign_out_everywhere", "_selected_action": [str(user.pk)]}
-    )
+    run_action(staff_client, CHANGELIST, "sign_out_everywhere", [user.pk])
 
     user.refresh_from_db()
     assert user.is_active is True

@@ -26,6 +26,9 @@ from animations.tests.helpers import (
     provider_finished,
 )
 from billing.services import check_ledger
+from config.tests.admin import run_action
+
+TASKS = "/admin/animations/animationtask/"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -78,17 +81,11 @@ def test_admin_lists_searches_and_refunds(provider, client) -> None:
     found = client.get(f"/admin/animations/animationtask/?q={user.email}")
     assert task_id in found.content.decode()
     assert client.get(f"/admin/animations/animationtask/{task_id}/change/").status_code == 200
-    response = client.post(
-        "/admin/animations/animationtask/",
-        {"action": "refund_tasks", "_selected_action": [task_id]},
-    )
+    response = run_action(client, TASKS, "refund_tasks", [task_id])
     assert response.status_code == 302
     assert account(user) == (1000, 0)
     # A second refund of the same run changes nothing
-    client.post(
-        "/admin/animations/animationtask/",
-        {"action": "refund_tasks", "_selected_action": [task_id]},
-    )
+    run_action(client, TASKS, "refund_tasks", [task_id])
     assert account(user) == (1000, 0)
     assert check_ledger() == []
 
@@ -122,40 +119,28 @@ def test_admin_cancel_and_retry_actions_follow_the_rules_of_the_api(provider, cl
     assert AnimationTask.objects.get(pk=queued).status == "queued"
     assert account(user) == (1000, 24)
     # When support cancels both
-    response = client.post(
-        "/admin/animations/animationtask/",
-        {"action": "cancel_tasks", "_selected_action": [queued, running]},
-        follow=True,
-    )
+    response = run_action(client, TASKS, "cancel_tasks", [queued, running], follow=True)
     # Then the queued one is canceled and released; the running one is refused, untouched
     assert response.status_code == 200
     assert f"{running}: task_not_cancelable" in " ".join(_messages(response))
-    assert "Canceled 1 task(s)." in _messages(response)
+    assert "Canceled: 1." in _messages(response)
     assert AnimationTask.objects.get(pk=queued).status == "canceled"
     assert AnimationTask.objects.get(pk=running).status == "running"
     assert account(user) == (1000, 12)
     assert provider.call_count("submit") == 1
     # When support retries both
-    response = client.post(
-        "/admin/animations/animationtask/",
-        {"action": "retry_tasks", "_selected_action": [queued, running]},
-        follow=True,
-    )
+    response = run_action(client, TASKS, "retry_tasks", [queued, running], follow=True)
     # Then the canceled one is queued again with its credits reserved again; the
     # running one is refused and keeps its single reservation
-    assert "Retried 1 task(s)." in _messages(response)
+    assert "Retried: 1." in _messages(response)
     assert f"{running}: task_not_retryable" in " ".join(_messages(response))
     again = AnimationTask.objects.get(pk=queued)
     assert (again.status, again.attempts, again.credits_reserved) == ("queued", 2, 24)
     assert AnimationTask.objects.get(pk=running).attempts == 1
     assert account(user) == (1000, 24)
     # And a refund of tasks that were charged nothing is refused, changing nothing
-    response = client.post(
-        "/admin/animations/animationtask/",
-        {"action": "refund_tasks", "_selected_action": [queued, running]},
-        follow=True,
-    )
-    assert "Refunded 0 task(s)." in _messages(response)
+    response = run_action(client, TASKS, "refund_tasks", [queued, running], follow=True)
+    assert "Refunded credits: 0." in _messages(response)
     assert f"{queued}: task_not_refundable" in " ".join(_messages(response))
     assert account(user) == (1000, 24)
     assert check_ledger() == []

@@ -11,6 +11,7 @@ from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefu
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.fakes.stripe_api import sign
 from billing.tests.fakes.wechatpay import post_notification
+from config.tests.admin import run_action
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +75,9 @@ def test_adjust_action_asks_for_a_reason_then_writes_an_entry_once(staff_client)
 
 
 def _refund_in_admin(staff_client, order: PaymentOrder, reason: str = "ticket 1") -> object:
-    url = "/admin/billing/paymentorder/"
-    chosen = {"action": "refund", "_selected_action": [order.pk]}
-    assert staff_client.post(url, chosen).status_code == 200
-    return staff_client.post(url, {**chosen, "apply": "1", "reason": reason})
+    return run_action(
+        staff_client, "/admin/billing/paymentorder/", "refund", [order.pk], reason=reason
+    )
 
 
 def test_refund_action_needs_a_reason_and_calls_nobody_without_one(
