@@ -81,15 +81,23 @@ class UserAdmin(BaseUserAdmin):
     add_form = UserCreateForm
     form = UserEditForm
     ordering = ("-date_joined",)
-    list_display = ("email", "display_name", "region", "is_active", "is_staff", "date_joined")
+    list_display = (
+        "email",
+        "display_name",
+        "region",
+        "is_active",
+        "is_staff",
+        "date_joined",
+        "customer",
+    )
     list_filter = ("region", ProviderFilter, "is_active", "is_staff", "date_joined")
     search_fields = ("email", "display_name", "socialaccount__uid")
     show_full_result_count = False
-    readonly_fields = ("date_joined", "last_login", "erased_at", "token_generation")
+    readonly_fields = ("customer", "date_joined", "last_login", "erased_at", "token_generation")
     inlines = [EmailAddressInline, SocialAccountInline]
     actions = ["resend_verification_email", "sign_out_everywhere", "deactivate"]
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("customer", "email", "password")}),
         ("Profile", {"fields": ("display_name", "avatar_url", "region", "locale")}),
         (
             "Permissions",
@@ -98,6 +106,10 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "erased_at", "token_generation")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description="customer")
+    def customer(self, obj: User) -> str:
+        return admin_actions.customer_link(obj.pk)
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list:
         # A user being created has no addresses or social accounts yet.

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from animations import services
 from animations.models import AnimationTask
 from config import admin_actions
+from config.pagination import CappedCountPaginator
 
 
 @admin.register(AnimationTask)
@@ -32,18 +33,19 @@ class AnimationTaskAdmin(admin.ModelAdmin):
         "attempts",
         "created_at",
         "finished_at",
+        "customer",
     ]
     list_filter = ["status", "type", "mode", "region", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "=provider_task_id", "user__email"]
     list_select_related = ["user"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = CappedCountPaginator
     ordering = ["-created_at"]
     actions = ["retry_tasks", "cancel_tasks", "refund_tasks", "repoll_tasks"]
     exclude = ["provider_responses"]
     readonly_fields = [
         f.name for f in AnimationTask._meta.fields if f.name != "provider_responses"
-    ] + ["raw_provider_responses"]
+    ] + ["customer", "raw_provider_responses"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -54,6 +56,10 @@ class AnimationTaskAdmin(admin.ModelAdmin):
     @admin.display(description="user", ordering="user__email")
     def user_email(self, obj: AnimationTask) -> str:
         return obj.user.email or str(obj.user_id)
+
+    @admin.display(description="customer")
+    def customer(self, obj: AnimationTask) -> str:
+        return admin_actions.customer_link(obj.user_id)
 
     @admin.display(description="provider responses (raw, newest last)")
     def raw_provider_responses(self, obj: AnimationTask) -> str:

@@ -233,7 +233,11 @@ class PaymentOrder(models.Model):
                 condition=Q(amount__gt=0) & Q(credits__gt=0), name="order_amount_credits_gt_0"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="order_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="order_status_created"),
+            # Support finds a payment by the provider's id (PaymentIntent, transaction_id).
+            models.Index(fields=["provider_payment_id"], name="order_provider_payment_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.id} ({self.status})"

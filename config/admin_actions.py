@@ -18,6 +18,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from config.errors import DomainError
@@ -123,3 +125,12 @@ def _next(request: HttpRequest) -> str | None:
     ):
         return url
     return None
+
+
+def customer_link(user_id: Any) -> str:
+    """A link to the customer page (``support``), for every object that has a user."""
+    if user_id is None:
+        return "-"
+    return format_html(
+        '<a href="{}">customer page</a>', reverse("admin:support_customer", args=[user_id])
+    )

@@ -9,6 +9,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from accounts.models import Region
+from config import admin_actions
+from config.pagination import CappedCountPaginator
 from storage import services
 from storage.models import File
 
@@ -41,6 +43,7 @@ class FileAdmin(admin.ModelAdmin):
         "created_at",
         "deleted_at",
         "view_link",
+        "customer",
     ]
     list_filter = [
         "kind",
@@ -51,8 +54,9 @@ class FileAdmin(admin.ModelAdmin):
     search_fields = ["owner__email", "=id", "sha256"]
     list_select_related = ["owner"]
     show_full_result_count = False
+    paginator = CappedCountPaginator
     ordering = ["-created_at"]
-    readonly_fields = [f.name for f in File._meta.fields] + ["view_link"]
+    readonly_fields = ["customer", *(f.name for f in File._meta.fields), "view_link"]
 
     actions = ["delete_selected_files"]
 
@@ -79,6 +83,10 @@ class FileAdmin(admin.ModelAdmin):
     @admin.display(description="owner", ordering="owner__email")
     def owner_email(self, obj: File) -> str:
         return obj.owner.email or str(obj.owner_id)
+
+    @admin.display(description="customer")
+    def customer(self, obj: File) -> str:
+        return admin_actions.customer_link(obj.owner_id)
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj: File) -> str:
