@@ -21,8 +21,13 @@ def run_action(
     reason form) with ``reason`` and ``fields``; returns the second response. An
     action the user may not run has no page: its first answer is returned."""
     chosen = {"action": action, "_selected_action": [str(pk) for pk in pks]}
-    page = client.post(changelist, chosen)
-    if page.status_code != 200 or "form" not in (page.context or {}):
+    page = client.post(changelist, chosen, follow=follow)
+    offered = (
+        page.status_code == 200
+        and not getattr(page, "redirect_chain", None)
+        and "form" in (page.context or {})
+    )
+    if not offered:
         return page
     initial = {bound.name: bound.value() for bound in page.context["form"] if bound.value()}
     data = {**initial, **chosen, "apply": "1", "reason": reason, **fields}
