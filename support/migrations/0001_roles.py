@@ -73,9 +73,14 @@ def create_roles(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     # Default permissions are made after migrations; the roles need them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        # create_permissions skips an app without a models module, which every
+        # app of a migration's historical registry lacks.
+        models_module = app_config.models_module
+        app_config.models_module = models_module or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = models_module
 
     def permission(label: str):
         app_label, codename = label.split(".")

@@ -3,11 +3,13 @@ the ledger is exact), staff in each role, and the billing fakes for refunds."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.test import Client
 
@@ -135,6 +137,14 @@ def customer() -> Customer:
         refund=refund,
         result=succeeded.result,
     )
+
+
+@pytest.fixture(autouse=True)
+def _roles() -> None:
+    """The roles, as the data migration made them: a transactional test elsewhere
+    flushes every table, groups included (permissions come back by themselves)."""
+    roles = importlib.import_module("support.migrations.0001_roles")
+    roles.create_roles(django_apps, None)
 
 
 def staff_in(role: str | None, **extra: object) -> User:
