@@ -75,7 +75,7 @@ def create_roles(apps, schema_editor):
     for app_config in apps.get_app_configs():
         # create_permissions skips an app without a models module, which every
         # app of a migration's historical registry lacks.
-        models_module = app_config.models_module
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = models_module or True
         try:
             create_permissions(app_config, apps=apps, verbosity=0)
