@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import update_wrapper
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path, reverse
@@ -59,6 +60,10 @@ class SupportAdminSite(admin.AdminSite):
     site_title = "Animate support"
     index_title = "Support"
     index_template = "admin/support/index.html"
+
+    @property
+    def site_url(self) -> str:  # "View site": the app customers use
+        return settings.FRONTEND_URL
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return staff.admin_login(super().login)(request, extra_context)
