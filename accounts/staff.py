@@ -15,6 +15,8 @@ login a session that signed in without the code it now needs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from allauth.account.adapter import get_adapter
 from allauth.account.decorators import secure_admin_login
 from allauth.account.forms import LoginForm
@@ -37,7 +39,7 @@ STAFF_PREFIX = "/staff/"
 
 def is_staff_page(request: HttpRequest) -> bool:
     """True for the staff's HTML sign-in pages (the API has no pages)."""
-    return request.path.startswith(STAFF_PREFIX)
+    return request.path_info.startswith(STAFF_PREFIX)
 
 
 class StaffLoginForm(LoginForm):
@@ -52,7 +54,7 @@ class StaffLoginForm(LoginForm):
         return cleaned
 
 
-def admin_login(site_login: object) -> object:
+def admin_login(site_login: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap the admin's login view: anyone not yet signed in as staff goes through
     allauth's login (``secure_admin_login``); a signed-in non-staff session ends."""
     secured = secure_admin_login(site_login)

@@ -88,7 +88,8 @@ def customer(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         ),
         pk=user_id,
     )
-    perms = request.user.get_all_permissions()
+    superuser = request.user.is_superuser
+    perms = set() if superuser else request.user.get_all_permissions()
     account = CreditAccount.objects.filter(user=user).first()
     entries = (
         list(LedgerEntry.objects.filter(account=account).select_related("staff")[:LATEST])
@@ -125,7 +126,6 @@ def customer(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         .select_related("user")
         .order_by("-action_time")[:LATEST]
     )
-    superuser = request.user.is_superuser
 
     def may(perm: str) -> bool:
         return superuser or perm in perms

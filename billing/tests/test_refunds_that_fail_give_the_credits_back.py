@@ -143,7 +143,8 @@ def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
 
     # then it is reported, nothing stays taken, and the order is still paid
     assert [str(m) for m in response.context["messages"]] == [
-        f"{order.pk}: Stripe: Injected failure."
+        "Refunded: 0.",
+        f"Refused: {order.pk}: payment_provider_unavailable (Stripe: Injected failure.)",
     ]
     assert fake_stripe.refunds == []
     assert PaymentRefund.objects.get().status == "failed"

@@ -52,8 +52,10 @@ def save_screenshot(page: object, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Per module, not per session: while Playwright's sync API runs, its event
+    # loop is the thread's running loop, and a later test's asyncio.run() fails.
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing (scripts/system-packages installs chromium)")
     from playwright.sync_api import sync_playwright

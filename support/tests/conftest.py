@@ -20,7 +20,6 @@ from billing import services as billing
 from billing.models import PaymentOrder, PaymentRefund
 from billing.tests.factories import CreditPackageFactory, PaymentOrderFactory
 from billing.tests.fakes.stripe_api import fake_stripe  # noqa: F401
-from billing.tests.fakes.wechatpay import fake_wechatpay  # noqa: F401
 from billing.tests.ledger import _ledger_stays_exact  # noqa: F401  (every test ends exact)
 from storage.models import File
 
