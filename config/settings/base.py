@@ -100,7 +100,7 @@ DATABASE_REPLICA_CHECK_INTERVAL = env.float("DATABASE_REPLICA_CHECK_INTERVAL", d
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
     # django.contrib.admin, with support's site (customer page, search, staff MFA).
-    "support.apps.SupportAdminConfig",
+    "config.support.apps.SupportAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -132,7 +132,7 @@ LOCAL_APPS = [
     "billing",
     "animations",
     # Support staff's admin: it reads every app above, nothing reads it.
-    "support",
+    "config.support",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 

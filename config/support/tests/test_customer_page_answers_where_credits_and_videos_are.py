@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import UserFactory
 from billing.services import grant_bonus
-from support.tests.conftest import make_task, paid_order
+from config.support.tests.conftest import make_task, paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +150,7 @@ def test_the_page_costs_the_same_queries_however_much_the_customer_has(
 
 
 def test_a_staff_member_without_view_permission_gets_no_customer_page(customer) -> None:
-    from support.tests.conftest import client_for, staff_in
+    from config.support.tests.conftest import client_for, staff_in
 
     nobody = client_for(staff_in(None, email="new-hire@example.com"))
 

@@ -15,8 +15,8 @@ from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_tokens
 from animations.models import AnimationTask
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
+from config.support.tests.conftest import client_for, staff_in
 from config.tests.admin import run_action
-from support.tests.conftest import client_for, staff_in
 
 pytestmark = pytest.mark.django_db
 

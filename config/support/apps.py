@@ -4,7 +4,8 @@ from django.contrib.admin import apps as admin_apps
 
 class SupportConfig(AppConfig):
     default = True
-    name = "support"
+    name = "config.support"
+    label = "support"
     verbose_name = "Support"
 
 
@@ -12,4 +13,4 @@ class SupportAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with support's site as ``admin.site``."""
 
     default = False
-    default_site = "support.site.SupportAdminSite"
+    default_site = "config.support.site.SupportAdminSite"

@@ -1,4 +1,4 @@
-"""Support's own admin pages, on ``admin.site`` (``support.site``).
+"""Support's own admin pages, on ``admin.site`` (``config.support.site``).
 
 - **The customer page** (``/admin/support/customer/<user id>/``): one page that
   answers "where are my credits, where is my video": balance, reserved and

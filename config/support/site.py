@@ -81,7 +81,7 @@ class SupportAdminSite(admin.AdminSite):
         return update_wrapper(inner, view)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
-        from support import admin as support_pages
+        from config.support import admin as support_pages
 
         return [
             path(

@@ -142,7 +142,7 @@ def customer() -> Customer:
 def _roles() -> None:
     """The roles, as the data migration made them: a transactional test elsewhere
     flushes every table, groups included (permissions come back by themselves)."""
-    roles = importlib.import_module("support.migrations.0001_roles")
+    roles = importlib.import_module("config.support.migrations.0001_roles")
     roles.create_roles(django_apps, None)
 
 
