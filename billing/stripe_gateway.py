@@ -1,6 +1,7 @@
 """The one place that talks to Stripe, through the real ``stripe`` library.
 
-``STRIPE_API_BASE`` points the client elsewhere (the tests' loopback fake). Every
+``STRIPE_API_BASE`` points the client elsewhere (the Stripe simulator, in the
+embedded mode and the tests). Every
 Stripe failure is classified here, once: our callers see
 ``PaymentProviderUnavailable`` (503) and never a ``stripe`` exception.
 """
@@ -8,7 +9,6 @@ Stripe failure is classified here, once: our callers see
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import stripe
@@ -20,6 +20,7 @@ from billing.errors import (
     PaymentProviderUnavailable,
 )
 
+# Stripe refuses a session that expires sooner than 30 minutes after it is created.
 MIN_SESSION_SECONDS = 31 * 60
 
 
@@ -57,7 +58,9 @@ def create_checkout_session(
 ) -> dict[str, Any]:
     """A hosted Checkout Session (mode=payment) whose metadata carries our order id,
     created under an idempotency key derived from the order, so a retry cannot open
-    a second session for it."""
+    a second session for it. Every parameter is derived from the order (Stripe
+    refuses a key reused with other parameters); the return URLs get its id in
+    place of ``{PAYMENT_ID}``."""
     params: dict[str, Any] = {
         "mode": "payment",
         "client_reference_id": order_id,
@@ -73,10 +76,9 @@ def create_checkout_session(
                 "quantity": 1,
             }
         ],
-        "success_url": settings.STRIPE_SUCCESS_URL,
-        "cancel_url": settings.STRIPE_CANCEL_URL,
-        # Stripe refuses a session that expires sooner than 30 minutes from now.
-        "expires_at": max(expires_at, int(time.time()) + MIN_SESSION_SECONDS),
+        "success_url": settings.STRIPE_SUCCESS_URL.replace("{PAYMENT_ID}", order_id),
+        "cancel_url": settings.STRIPE_CANCEL_URL.replace("{PAYMENT_ID}", order_id),
+        "expires_at": expires_at,
     }
     return _call(
         _client().v1.checkout.sessions.create,

@@ -3,9 +3,10 @@
 Public-key mode only (``WECHATPAY_PUBLIC_KEY`` + ``WECHATPAY_PUBLIC_KEY_ID``): the
 client is built without any network call and verifies every response and
 notification with that key. The library hard-codes its gateway, so
-``WECHATPAY_GATEWAY`` is set on its core after construction (tests point it at a
-loopback fake). Failures are classified here once: callers see
-``PaymentProviderUnavailable`` or ``InvalidSignature``, never a library error.
+``WECHATPAY_GATEWAY`` is set on its core after construction (the embedded mode
+and the tests point it at the WeChat Pay simulator). Failures are classified
+here once: callers see ``PaymentProviderUnavailable`` or ``InvalidSignature``,
+never a library error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import requests
@@ -95,10 +97,12 @@ def create_transaction(
     expires_at: datetime,
     openid: str = "",
     client_ip: str = "",
+    return_url: str = "",
 ) -> dict[str, Any]:
     """Open a transaction and return what the client needs: ``code_url`` (native),
-    ``h5_url`` (h5) or ``jsapi_params`` for the WeChat JS bridge (jsapi), signed
-    with the merchant key."""
+    ``h5_url`` (h5, with ``return_url`` appended as the ``redirect_url`` WeChat's
+    cashier sends the browser back to) or ``jsapi_params`` for the WeChat JS
+    bridge (jsapi), signed with the merchant key."""
     client = _client()
     kwargs: dict[str, Any] = {
         "description": description,
@@ -116,7 +120,10 @@ def create_transaction(
     if trade_type == "native":
         return {"code_url": data["code_url"]}
     if trade_type == "h5":
-        return {"h5_url": data["h5_url"]}
+        h5_url = data["h5_url"]
+        if return_url:
+            h5_url += ("&" if "?" in h5_url else "?") + urlencode({"redirect_url": return_url})
+        return {"h5_url": h5_url}
     package = f"prepay_id={data['prepay_id']}"
     timestamp = str(int(time.time()))
     nonce = secrets.token_hex(16)

@@ -128,6 +128,11 @@ def create_stripe_order(
     if order.status != OrderStatus.PENDING or order.checkout_url:
         return order
     assert order.expires_at is not None
+    # From the order alone, so that a repeat asks Stripe with the same parameters.
+    expires_at = max(
+        order.expires_at,
+        order.created_at + timedelta(seconds=stripe_gateway.MIN_SESSION_SECONDS),
+    )
     try:
         session = stripe_gateway.create_checkout_session(
             order_id=str(order.pk),
@@ -135,7 +140,7 @@ def create_stripe_order(
             credits=order.credits,
             amount=order.amount,
             currency=order.currency,
-            expires_at=int(order.expires_at.timestamp()),
+            expires_at=int(expires_at.timestamp()),
         )
     except DomainError as exc:
         _fail_unopened(order, exc.detail)
@@ -184,6 +189,7 @@ def create_wechat_order(
             expires_at=order.expires_at,
             openid=order.payer_openid,
             client_ip=client_ip,
+            return_url=settings.WECHATPAY_H5_REDIRECT_URL.replace("{PAYMENT_ID}", str(order.pk)),
         )
     except DomainError as exc:
         _fail_unopened(order, exc.detail)

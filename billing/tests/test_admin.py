@@ -9,8 +9,7 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import sign
-from billing.tests.fakes.wechatpay import post_notification
+from billing.tests.simulators import post_notification, sign
 from config.tests.admin import run_action
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +80,7 @@ def _refund_in_admin(staff_client, order: PaymentOrder, reason: str = "ticket 1"
 
 
 def test_refund_action_needs_a_reason_and_calls_nobody_without_one(
-    staff_client, fake_stripe
+    staff_client, stripe_simulator
 ) -> None:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     order = services.create_stripe_order(UserFactory(), package_id=package.pk)
@@ -93,16 +92,16 @@ def test_refund_action_needs_a_reason_and_calls_nobody_without_one(
 
     assert page.status_code == 200 and b"Refund payments" in page.content
     assert blank.status_code == 200 and b"This field is required" in blank.content
-    assert fake_stripe.refunds == []
+    assert stripe_simulator.refunds == []
 
 
 def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
-    staff_client, fake_stripe
+    staff_client, stripe_simulator
 ) -> None:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     order = services.create_stripe_order(UserFactory(), package_id=package.pk)
-    session = fake_stripe.pay(order.provider_session_id)
-    payload = json.dumps(fake_stripe.event("checkout.session.completed", session))
+    session = stripe_simulator.pay(order.provider_session_id)
+    payload = json.dumps(stripe_simulator.event("checkout.session.completed", session))
     staff_client.post(
         "/api/payments/webhook/stripe",
         payload,
@@ -113,7 +112,9 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
     _refund_in_admin(staff_client, order)
     _refund_in_admin(staff_client, order)
     refunded = json.dumps(
-        fake_stripe.event("charge.refunded", fake_stripe.charge_refunded(order.provider_session_id))
+        stripe_simulator.event(
+            "charge.refunded", stripe_simulator.charge_refunded(order.provider_session_id)
+        )
     )
     staff_client.post(
         "/api/payments/webhook/stripe",
@@ -122,8 +123,8 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
         HTTP_STRIPE_SIGNATURE=sign(refunded),
     )
 
-    assert len(fake_stripe.refunds) == 1
-    assert fake_stripe.refunds[0]["payment_intent"] == session["payment_intent"]
+    assert len(stripe_simulator.refunds) == 1
+    assert stripe_simulator.refunds[0]["payment_intent"] == session["payment_intent"]
     refund = PaymentRefund.objects.get()
     assert (refund.reason, refund.status, refund.staff.is_staff) == ("ticket 1", "succeeded", True)
     assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
@@ -134,18 +135,19 @@ def test_refund_action_refunds_at_stripe_and_takes_the_credits_back_once(
 
 
 def test_refund_action_refunds_a_wechat_order_in_fen_and_takes_the_credits_back(
-    staff_client, fake_wechatpay
+    staff_client, wechatpay_simulator
 ) -> None:
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
     order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
-    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+    body, headers = wechatpay_simulator.notification(wechatpay_simulator.pay(order.out_trade_no))
     assert post_notification(Client(), body, headers).status_code == 204
 
     _refund_in_admin(staff_client, order)
 
-    [refund] = fake_wechatpay.refunds
+    [refund] = wechatpay_simulator.refunds
     assert refund["out_trade_no"] == order.out_trade_no
-    assert refund["amount"] == {"refund": 3500, "total": 3500, "currency": "CNY"}
+    amount = refund["amount"]
+    assert (amount["refund"], amount["total"], amount["currency"]) == (3500, 3500, "CNY")
     assert PaymentOrder.objects.get(pk=order.pk).status == "refunded"
     assert CreditAccount.objects.get(user=order.user).balance == 0
 

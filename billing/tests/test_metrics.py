@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import sign
+from billing.tests.simulators import sign
 
 
 def _value(name: str, **labels: str) -> float:
@@ -16,7 +16,7 @@ def _value(name: str, **labels: str) -> float:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_payments_and_credits_are_counted_once_committed(client, fake_stripe) -> None:
+def test_payments_and_credits_are_counted_once_committed(client, stripe_simulator) -> None:
     paid_before = _value("billing_payments_total", provider="stripe", outcome="paid")
     granted_before = _value("billing_credits_granted_total", kind="purchase")
     spent_before = _value("billing_credits_spent_total")
@@ -24,7 +24,9 @@ def test_payments_and_credits_are_counted_once_committed(client, fake_stripe) ->
         UserFactory(), package_id=CreditPackageFactory(credits=500, prices={"USD": 999}).pk
     )
     payload = json.dumps(
-        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id))
+        stripe_simulator.event(
+            "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
+        )
     )
 
     client.post(

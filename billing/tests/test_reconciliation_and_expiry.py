@@ -21,12 +21,14 @@ def _age(order: PaymentOrder, minutes: int) -> None:
     PaymentOrder.objects.filter(pk=order.pk).update(created_at=past, expires_at=past)
 
 
-def test_reconcile_grants_a_stripe_order_paid_without_a_notification(fake_stripe, capsys) -> None:
+def test_reconcile_grants_a_stripe_order_paid_without_a_notification(
+    stripe_simulator, capsys
+) -> None:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     paid = services.create_stripe_order(UserFactory(), package_id=package.pk)
     unpaid = services.create_stripe_order(UserFactory(), package_id=package.pk)
     fresh = services.create_stripe_order(UserFactory(), package_id=package.pk)
-    fake_stripe.pay(paid.provider_session_id)
+    stripe_simulator.pay(paid.provider_session_id)
     _age(paid, 90)
     _age(unpaid, 90)
 
@@ -42,10 +44,10 @@ def test_reconcile_grants_a_stripe_order_paid_without_a_notification(fake_stripe
     assert "reconciled 2 order(s), 0 error(s)" in capsys.readouterr().out
 
 
-def test_reconcile_grants_a_wechat_order_whose_query_says_success(fake_wechatpay) -> None:
+def test_reconcile_grants_a_wechat_order_whose_query_says_success(wechatpay_simulator) -> None:
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
     order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
-    fake_wechatpay.pay(order.out_trade_no)
+    wechatpay_simulator.pay(order.out_trade_no)
     _age(order, 90)
 
     call_command("reconcile_payments", "--older-than-minutes", "60", "--dry-run")
@@ -57,7 +59,7 @@ def test_reconcile_grants_a_wechat_order_whose_query_says_success(fake_wechatpay
 
 
 def test_expired_orders_are_closed_at_the_provider_and_canceled(
-    fake_stripe, fake_wechatpay
+    stripe_simulator, wechatpay_simulator
 ) -> None:
     package = CreditPackageFactory(prices={"USD": 999, "CNY": 3500})
     stripe_order = services.create_stripe_order(UserFactory(), package_id=package.pk)
@@ -72,8 +74,8 @@ def test_expired_orders_are_closed_at_the_provider_and_canceled(
     again = tasks.expire_pending_orders.delay().get()
 
     assert (canceled, again) == (2, 0)
-    assert fake_stripe.sessions[stripe_order.provider_session_id]["status"] == "expired"
-    assert fake_wechatpay.transactions[wechat_order.out_trade_no]["trade_state"] == "CLOSED"
+    assert stripe_simulator.sessions[stripe_order.provider_session_id]["status"] == "expired"
+    assert wechatpay_simulator.transactions[wechat_order.out_trade_no]["trade_state"] == "CLOSED"
     assert PaymentOrder.objects.get(pk=stripe_order.pk).status == "canceled"
     assert PaymentOrder.objects.get(pk=wechat_order.pk).status == "canceled"
     assert PaymentOrder.objects.get(pk=live.pk).status == "pending"
@@ -81,22 +83,22 @@ def test_expired_orders_are_closed_at_the_provider_and_canceled(
 
 
 def test_an_expired_order_that_was_paid_meanwhile_is_granted_not_canceled(
-    fake_wechatpay,
+    wechatpay_simulator,
 ) -> None:
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
     order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
-    fake_wechatpay.pay(order.out_trade_no)
+    wechatpay_simulator.pay(order.out_trade_no)
     _age(order, 31)
 
     services.expire_pending_orders()
 
     assert PaymentOrder.objects.get(pk=order.pk).status == "paid"
-    assert fake_wechatpay.transactions[order.out_trade_no]["trade_state"] == "SUCCESS"
+    assert wechatpay_simulator.transactions[order.out_trade_no]["trade_state"] == "SUCCESS"
     assert LedgerEntry.objects.get().amount == 500
 
 
 def test_the_beat_reconciles_pending_orders_whose_notification_was_lost(
-    fake_stripe, settings
+    stripe_simulator, settings
 ) -> None:
     # given a paid order whose notification never came, and a fresher one
     from config.celery import app
@@ -105,8 +107,8 @@ def test_the_beat_reconciles_pending_orders_whose_notification_was_lost(
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     lost = services.create_stripe_order(UserFactory(), package_id=package.pk)
     fresh = services.create_stripe_order(UserFactory(), package_id=package.pk)
-    fake_stripe.pay(lost.provider_session_id)
-    fake_stripe.pay(fresh.provider_session_id)
+    stripe_simulator.pay(lost.provider_session_id)
+    stripe_simulator.pay(fresh.provider_session_id)
     PaymentOrder.objects.filter(pk=lost.pk).update(
         created_at=timezone.now() - timedelta(minutes=16)
     )

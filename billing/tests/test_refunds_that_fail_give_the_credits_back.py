@@ -12,21 +12,21 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.errors import OrderNotRefundable
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
+from billing.simulators import StripeSimulator, WechatPaySimulator
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import FakeStripe, sign
-from billing.tests.fakes.wechatpay import FakeWechatPay, post_notification
+from billing.tests.simulators import post_notification, sign
 
 pytestmark = pytest.mark.django_db
 
 
-def _paid_stripe_order(fake: FakeStripe) -> PaymentOrder:
+def _paid_stripe_order(fake: StripeSimulator) -> PaymentOrder:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     order = services.create_stripe_order(UserFactory(), package_id=package.pk)
     _stripe_event(fake.event("checkout.session.completed", fake.pay(order.provider_session_id)))
     return PaymentOrder.objects.get(pk=order.pk)
 
 
-def _paid_wechat_order(fake: FakeWechatPay) -> PaymentOrder:
+def _paid_wechat_order(fake: WechatPaySimulator) -> PaymentOrder:
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500})
     order = services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
     assert (
@@ -63,25 +63,25 @@ def _balance(order: PaymentOrder) -> int:
 
 
 def test_a_wechat_refund_closed_after_staff_asked_gives_the_credits_back_once(
-    fake_wechatpay,
+    wechatpay_simulator,
 ) -> None:
     # given a staff refund that WeChat accepted as PROCESSING
-    order = _paid_wechat_order(fake_wechatpay)
+    order = _paid_wechat_order(wechatpay_simulator)
     row = services.refund_order(order, staff=UserFactory(is_staff=True), reason="ticket 7")
     assert (row.status, _balance(order), PaymentOrder.objects.get().status) == (
         "pending",
         0,
         "refunded",
     )
-    [asked] = fake_wechatpay.refunds
+    [asked] = wechatpay_simulator.refunds
     assert (asked["out_refund_no"], asked["amount"]["refund"]) == (row.out_refund_no, 3500)
 
     # when WeChat reports that refund closed, twice
-    closed = fake_wechatpay.refund_resource(
+    closed = wechatpay_simulator.refund_resource(
         order.out_trade_no, out_refund_no=row.out_refund_no, status="CLOSED"
     )
     for _ in range(2):
-        notice = fake_wechatpay.notification(closed, event_type="REFUND.CLOSED")
+        notice = wechatpay_simulator.notification(closed, event_type="REFUND.CLOSED")
         assert post_notification(Client(), *notice).status_code == 204
 
     # then the credits are back once and the order is paid again
@@ -92,13 +92,13 @@ def test_a_wechat_refund_closed_after_staff_asked_gives_the_credits_back_once(
 
 
 def test_a_wechat_refund_that_succeeds_after_staff_asked_changes_no_more_credits(
-    fake_wechatpay,
+    wechatpay_simulator,
 ) -> None:
-    order = _paid_wechat_order(fake_wechatpay)
+    order = _paid_wechat_order(wechatpay_simulator)
     row = services.refund_order(order, staff=None, reason="ticket 8")
 
-    done = fake_wechatpay.refund_resource(order.out_trade_no, out_refund_no=row.out_refund_no)
-    notice = fake_wechatpay.notification(done, event_type="REFUND.SUCCESS")
+    done = wechatpay_simulator.refund_resource(order.out_trade_no, out_refund_no=row.out_refund_no)
+    notice = wechatpay_simulator.notification(done, event_type="REFUND.SUCCESS")
     assert post_notification(Client(), *notice).status_code == 204
 
     refund = PaymentRefund.objects.get()
@@ -107,17 +107,17 @@ def test_a_wechat_refund_that_succeeds_after_staff_asked_changes_no_more_credits
     assert _kinds(order) == [("purchase", 500), ("refund", -500)]
 
 
-def test_a_pending_stripe_refund_that_fails_gives_the_credits_back(fake_stripe) -> None:
+def test_a_pending_stripe_refund_that_fails_gives_the_credits_back(stripe_simulator) -> None:
     # given a staff refund that Stripe left pending
-    order = _paid_stripe_order(fake_stripe)
-    fake_stripe.refund_status = "pending"
+    order = _paid_stripe_order(stripe_simulator)
+    stripe_simulator.configure(refund_status="pending")
     row = services.refund_order(order, staff=None, reason="ticket 9")
-    [asked] = fake_stripe.refunds
+    [asked] = stripe_simulator.refunds
     assert (row.status, row.provider_refund_id, asked["amount"]) == ("pending", asked["id"], 999)
 
     # when Stripe reports it failed
     failed = {**asked, "status": "failed", "failure_reason": "expired_or_canceled_card"}
-    assert _stripe_event(fake_stripe.event("refund.failed", failed)) == 200
+    assert _stripe_event(stripe_simulator.event("refund.failed", failed)) == 200
 
     # then the credits are back and the order is paid again
     assert PaymentRefund.objects.get().status == "failed"
@@ -126,11 +126,11 @@ def test_a_pending_stripe_refund_that_fails_gives_the_credits_back(fake_stripe) 
 
 
 def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
-    fake_stripe, client
+    stripe_simulator, client
 ) -> None:
     # given Stripe refusing the next call
-    order = _paid_stripe_order(fake_stripe)
-    fake_stripe.fail_next = 400
+    order = _paid_stripe_order(stripe_simulator)
+    stripe_simulator.fail(400)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
 
     # when staff refund the order in the admin
@@ -146,7 +146,7 @@ def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
         "Refunded: 0.",
         f"Refused: {order.pk}: payment_provider_unavailable (Stripe: Injected failure.)",
     ]
-    assert fake_stripe.refunds == []
+    assert stripe_simulator.refunds == []
     assert PaymentRefund.objects.get().status == "failed"
     assert PaymentOrder.objects.get().status == "paid"
     assert _kinds(order) == [("purchase", 500), ("refund", -500), ("refund_reversal", 500)]
@@ -154,20 +154,20 @@ def test_a_refund_the_provider_refuses_gives_the_credits_back_and_says_so(
 
 
 def test_a_second_refund_of_a_fully_refunded_order_is_refused_without_a_provider_call(
-    fake_stripe,
+    stripe_simulator,
 ) -> None:
-    order = _paid_stripe_order(fake_stripe)
+    order = _paid_stripe_order(stripe_simulator)
     services.refund_order(order, staff=None, reason="ticket 10")
 
     with pytest.raises(OrderNotRefundable):
         services.refund_order(PaymentOrder.objects.get(), staff=None, reason="again")
 
-    assert len(fake_stripe.refunds) == 1
+    assert len(stripe_simulator.refunds) == 1
     assert _kinds(order) == [("purchase", 500), ("refund", -500)]
 
 
 def test_reconciliation_settles_refunds_whose_notification_was_lost(
-    fake_stripe, fake_wechatpay
+    stripe_simulator, wechatpay_simulator
 ) -> None:
     # given three staff refunds still pending an hour later: one WeChat closed, one
     # WeChat completed, one Stripe completed, none of them notified
@@ -176,19 +176,19 @@ def test_reconciliation_settles_refunds_whose_notification_was_lost(
     from django.core.management import call_command
     from django.utils import timezone
 
-    closed = _paid_wechat_order(fake_wechatpay)
-    done = _paid_wechat_order(fake_wechatpay)
-    card = _paid_stripe_order(fake_stripe)
-    fake_stripe.refund_status = "pending"
+    closed = _paid_wechat_order(wechatpay_simulator)
+    done = _paid_wechat_order(wechatpay_simulator)
+    card = _paid_stripe_order(stripe_simulator)
+    stripe_simulator.configure(refund_status="pending")
     rows = {
         "closed": services.refund_order(closed, staff=None, reason="a"),
         "done": services.refund_order(done, staff=None, reason="b"),
         "card": services.refund_order(card, staff=None, reason="c"),
     }
-    answers = {r["out_refund_no"]: r for r in fake_wechatpay.refunds}
+    answers = {r["out_refund_no"]: r for r in wechatpay_simulator.refunds}
     answers[rows["closed"].out_refund_no]["status"] = "CLOSED"
     answers[rows["done"].out_refund_no]["status"] = "SUCCESS"
-    fake_stripe.refunds[0]["status"] = "succeeded"
+    stripe_simulator.refunds[0]["status"] = "succeeded"
     PaymentRefund.objects.update(created_at=timezone.now() - timedelta(hours=1))
 
     # when reconciliation runs, twice
@@ -205,10 +205,10 @@ def test_reconciliation_settles_refunds_whose_notification_was_lost(
 
 
 def test_a_pending_wechat_refund_that_wechat_never_received_gives_the_credits_back(
-    fake_wechatpay,
+    wechatpay_simulator,
 ) -> None:
     # given a refund recorded here whose request never reached WeChat
-    order = _paid_wechat_order(fake_wechatpay)
+    order = _paid_wechat_order(wechatpay_simulator)
     row = services.record_refund(
         order, amount=order.amount, out_refund_no="lostrequest01", status="pending"
     )

@@ -89,7 +89,7 @@ def test_deleting_the_account_keeps_orders_and_ledger_anonymised(api_client) -> 
     assert CreditAccount.objects.get(user_id=order.user_id).balance == 10
 
 
-def test_erasure_has_the_expiry_task_close_the_users_open_payments(fake_wechatpay) -> None:
+def test_erasure_has_the_expiry_task_close_the_users_open_payments(wechatpay_simulator) -> None:
     # given an erased user with a WeChat payment still open, and another user's
     from billing import services
     from billing.tests.factories import CreditPackageFactory
@@ -104,7 +104,7 @@ def test_erasure_has_the_expiry_task_close_the_users_open_payments(fake_wechatpa
 
     # then only the erased user's payment is closed at WeChat and canceled
     assert canceled == 1
-    assert fake_wechatpay.transactions[erased.out_trade_no]["trade_state"] == "CLOSED"
-    assert fake_wechatpay.transactions[kept.out_trade_no]["trade_state"] == "NOTPAY"
+    assert wechatpay_simulator.transactions[erased.out_trade_no]["trade_state"] == "CLOSED"
+    assert wechatpay_simulator.transactions[kept.out_trade_no]["trade_state"] == "NOTPAY"
     assert PaymentOrder.objects.get(pk=kept.pk).status == "pending"
     assert not LedgerEntry.objects.exists()

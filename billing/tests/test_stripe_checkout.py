@@ -10,9 +10,9 @@ import pytest
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.tests.factories import UserFactory
-from billing.models import CreditAccount, LedgerEntry, PaymentOrder
+from billing.models import CreditAccount, CreditPackage, LedgerEntry, PaymentOrder
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import sign
+from billing.tests.simulators import sign
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,7 @@ def _deliver(client, event: dict) -> object:
 
 
 def test_packages_lists_active_packages_with_their_prices(api_client) -> None:
+    CreditPackage.objects.all().delete()  # the defaults of the first migrate
     shown = CreditPackageFactory(name="Starter", credits=100, prices={"USD": 500, "CNY": 3500})
     CreditPackageFactory(active=False)
 
@@ -45,7 +46,7 @@ def test_packages_lists_active_packages_with_their_prices(api_client) -> None:
 
 
 def test_create_opens_a_checkout_session_for_the_package_and_grants_nothing(
-    api_client, fake_stripe
+    api_client, stripe_simulator
 ) -> None:
     user = UserFactory()
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
@@ -56,14 +57,14 @@ def test_create_opens_a_checkout_session_for_the_package_and_grants_nothing(
     assert response.status_code == 201
     body = response.json()
     order = PaymentOrder.objects.get(pk=body["id"])
-    assert body["checkout_url"] == f"https://checkout.stripe.com/c/pay/{order.provider_session_id}"
+    assert body["checkout_url"] == stripe_simulator.checkout_url(order.provider_session_id)
     assert (body["status"], body["credits"], body["amount"], body["currency"]) == (
         "pending",
         500,
         999,
         "USD",
     )
-    [sent] = fake_stripe.requests
+    [sent] = stripe_simulator.requests
     assert sent["headers"]["Idempotency-Key"] == f"checkout-{order.pk}"
     assert sent["form"]["mode"] == "payment"
     assert sent["form"]["metadata"] == {"order_id": str(order.pk), "credits": "500"}
@@ -75,7 +76,7 @@ def test_create_opens_a_checkout_session_for_the_package_and_grants_nothing(
 
 
 def test_same_idempotency_key_returns_the_first_payment_and_opens_one_session(
-    api_client, fake_stripe
+    api_client, stripe_simulator
 ) -> None:
     package = CreditPackageFactory()
     api_client.force_authenticate(UserFactory())
@@ -89,11 +90,11 @@ def test_same_idempotency_key_returns_the_first_payment_and_opens_one_session(
 
     assert first.json()["id"] == second.json()["id"]
     assert second.json()["checkout_url"] == first.json()["checkout_url"]
-    assert len(fake_stripe.sessions) == 1
+    assert len(stripe_simulator.sessions) == 1
     assert PaymentOrder.objects.count() == 1
 
 
-def test_a_package_without_a_price_in_the_currency_is_refused(api_client, fake_stripe) -> None:
+def test_a_package_without_a_price_in_the_currency_is_refused(api_client, stripe_simulator) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
 
@@ -101,14 +102,14 @@ def test_a_package_without_a_price_in_the_currency_is_refused(api_client, fake_s
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "package_unavailable"
-    assert fake_stripe.requests == []
+    assert stripe_simulator.requests == []
     assert not PaymentOrder.objects.exists()
 
 
-def test_stripe_down_answers_503_and_the_order_is_failed(api_client, fake_stripe) -> None:
+def test_stripe_down_answers_503_and_the_order_is_failed(api_client, stripe_simulator) -> None:
     package = CreditPackageFactory()
     api_client.force_authenticate(UserFactory())
-    fake_stripe.fail_next = 500
+    stripe_simulator.fail(500)
     # A 5xx is reported to Django's error signal, which the test client would re-raise.
     api_client.raise_request_exception = False
 
@@ -120,7 +121,7 @@ def test_stripe_down_answers_503_and_the_order_is_failed(api_client, fake_stripe
 
 
 def test_a_paid_checkout_grants_credits_only_through_the_signed_webhook(
-    api_client, client, fake_stripe
+    api_client, client, stripe_simulator
 ) -> None:
     # given a user who has paid on Stripe's page and came back to the SPA
     user = UserFactory()
@@ -128,14 +129,14 @@ def test_a_paid_checkout_grants_credits_only_through_the_signed_webhook(
     api_client.force_authenticate(user)
     payment = api_client.post("/api/payments/stripe/create", {"package_id": package.pk}).json()
     order = PaymentOrder.objects.get(pk=payment["id"])
-    session = fake_stripe.pay(order.provider_session_id)
+    session = stripe_simulator.pay(order.provider_session_id)
 
     # the browser's return changes nothing
     assert api_client.get(f"/api/payments/{order.pk}").json()["status"] == "pending"
     assert api_client.get("/api/users/credits").json()["balance"] == 0
 
     # when Stripe's signed notification arrives
-    response = _deliver(client, fake_stripe.event("checkout.session.completed", session))
+    response = _deliver(client, stripe_simulator.event("checkout.session.completed", session))
 
     # then the order is paid and its credits granted
     assert response.status_code == 200
@@ -146,7 +147,7 @@ def test_a_paid_checkout_grants_credits_only_through_the_signed_webhook(
     assert (entry.kind, entry.amount, entry.order_id) == ("purchase", 500, order.pk)
 
 
-def test_another_users_payment_is_not_found(api_client, fake_stripe) -> None:
+def test_another_users_payment_is_not_found(api_client, stripe_simulator) -> None:
     package = CreditPackageFactory()
     api_client.force_authenticate(UserFactory())
     payment = api_client.post("/api/payments/stripe/create", {"package_id": package.pk}).json()
@@ -159,7 +160,7 @@ def test_another_users_payment_is_not_found(api_client, fake_stripe) -> None:
     assert not CreditAccount.objects.filter(balance__gt=0).exists()
 
 
-def test_payment_creation_is_throttled_per_user(api_client, fake_stripe, monkeypatch) -> None:
+def test_payment_creation_is_throttled_per_user(api_client, stripe_simulator, monkeypatch) -> None:
     # DRF binds the rates to the throttle class at import, so the rate is set there.
     monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, "payments", "2/min")
     package = CreditPackageFactory()
@@ -171,12 +172,12 @@ def test_payment_creation_is_throttled_per_user(api_client, fake_stripe, monkeyp
     ]
 
     assert codes == [201, 201, 429]
-    assert len(fake_stripe.sessions) == 2
+    assert len(stripe_simulator.sessions) == 2
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkout_url(
-    fake_stripe,
+    stripe_simulator,
 ) -> None:
     # given a slow Stripe and a user who sends the same request twice, the second
     # while the first still waits for its session
@@ -185,7 +186,7 @@ def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkou
 
     user = UserFactory()
     package = CreditPackageFactory()
-    fake_stripe.delay = 0.4
+    stripe_simulator.configure(delay=0.4)
     bodies: list[dict] = []
 
     def create() -> None:
@@ -214,14 +215,16 @@ def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkou
     assert [b["http"] for b in bodies] == [201, 201]
     assert {b["id"] for b in bodies} == {str(order.pk)}
     assert {b["checkout_url"] for b in bodies} == {order.checkout_url}
-    assert order.checkout_url.startswith("https://checkout.stripe.com/c/pay/cs_test_")
-    assert len(fake_stripe.sessions) == 1
-    assert {r["headers"]["Idempotency-Key"] for r in fake_stripe.requests} == {
+    assert order.checkout_url.startswith(f"{stripe_simulator.origin}/c/pay/cs_test_")
+    assert len(stripe_simulator.sessions) == 1
+    assert {r["headers"]["Idempotency-Key"] for r in stripe_simulator.requests} == {
         f"checkout-{order.pk}"
     }
 
 
-def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe, _loopback_only) -> None:
+def test_billing_tests_cannot_reach_the_real_stripe(
+    settings, stripe_simulator, _loopback_only
+) -> None:
     # given the real Stripe address instead of the loopback fake
     import socket
 
@@ -237,12 +240,12 @@ def test_billing_tests_cannot_reach_the_real_stripe(settings, fake_stripe, _loop
         socket.create_connection(("93.184.215.14", 443), timeout=1)
     with pytest.raises(PaymentProviderUnavailable):
         stripe_gateway.retrieve_checkout_session("cs_test_x")
-    assert fake_stripe.requests == []
+    assert stripe_simulator.requests == []
     assert "resolve 'api.stripe.com'" in _loopback_only
     _loopback_only.clear()
 
 
-def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, fake_stripe) -> None:
+def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, stripe_simulator) -> None:
     package = CreditPackageFactory(credits=500, prices={"USD": 999, "EUR": 899})
     api_client.force_authenticate(UserFactory())
 
@@ -254,7 +257,7 @@ def test_a_package_can_be_bought_in_another_of_its_currencies(api_client, fake_s
     )
 
     assert (eur.status_code, eur.json()["amount"], eur.json()["currency"]) == (201, 899, "EUR")
-    [sent] = fake_stripe.requests
+    [sent] = stripe_simulator.requests
     assert sent["form"]["line_items"]["0"]["price_data"]["currency"] == "eur"
     assert (gbp.status_code, gbp.json()["errors"][0]["code"]) == (400, "package_unavailable")
     assert PaymentOrder.objects.count() == 1

@@ -11,14 +11,15 @@ from django.test import Client
 from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
+from billing.simulators import StripeSimulator
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import FakeStripe, sign
+from billing.tests.simulators import sign
 from config.tests.concurrency import run_together
 
 URL = "/api/payments/webhook/stripe"
 
 
-def _open_order(fake: FakeStripe, *, credits: int = 500, usd: int = 999) -> PaymentOrder:
+def _open_order(fake: StripeSimulator, *, credits: int = 500, usd: int = 999) -> PaymentOrder:
     package = CreditPackageFactory(credits=credits, prices={"USD": usd})
     return services.create_stripe_order(UserFactory(), package_id=package.pk)
 
@@ -39,10 +40,10 @@ def _balance(order: PaymentOrder) -> int:
 
 
 @pytest.mark.django_db
-def test_the_same_event_delivered_ten_times_grants_once(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    event = fake_stripe.event(
-        "checkout.session.completed", fake_stripe.pay(order.provider_session_id)
+def test_the_same_event_delivered_ten_times_grants_once(client, stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    event = stripe_simulator.event(
+        "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
     )
 
     statuses = [_post(client, event).status_code for _ in range(10)]
@@ -55,12 +56,14 @@ def test_the_same_event_delivered_ten_times_grants_once(client, fake_stripe) -> 
 
 
 @pytest.mark.django_db
-def test_completed_then_async_succeeded_for_one_session_grants_once(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    session = fake_stripe.pay(order.provider_session_id)
+def test_completed_then_async_succeeded_for_one_session_grants_once(
+    client, stripe_simulator
+) -> None:
+    order = _open_order(stripe_simulator)
+    session = stripe_simulator.pay(order.provider_session_id)
 
-    _post(client, fake_stripe.event("checkout.session.completed", session))
-    _post(client, fake_stripe.event("checkout.session.async_payment_succeeded", session))
+    _post(client, stripe_simulator.event("checkout.session.completed", session))
+    _post(client, stripe_simulator.event("checkout.session.async_payment_succeeded", session))
 
     assert _balance(order) == 500
     assert ProviderEvent.objects.filter(status="processed").count() == 2
@@ -69,40 +72,41 @@ def test_completed_then_async_succeeded_for_one_session_grants_once(client, fake
 
 @pytest.mark.django_db
 def test_a_delayed_payment_is_granted_when_it_clears_not_when_checkout_completes(
-    client, fake_stripe
+    client, stripe_simulator
 ) -> None:
-    order = _open_order(fake_stripe)
-    unpaid = {**fake_stripe.sessions[order.provider_session_id], "status": "complete"}
+    order = _open_order(stripe_simulator)
+    unpaid = {**stripe_simulator.sessions[order.provider_session_id], "status": "complete"}
 
-    _post(client, fake_stripe.event("checkout.session.completed", unpaid))
+    _post(client, stripe_simulator.event("checkout.session.completed", unpaid))
     assert (_balance(order), PaymentOrder.objects.get().status) == (0, "pending")
 
     _post(
         client,
-        fake_stripe.event(
-            "checkout.session.async_payment_succeeded", fake_stripe.pay(order.provider_session_id)
+        stripe_simulator.event(
+            "checkout.session.async_payment_succeeded",
+            stripe_simulator.pay(order.provider_session_id),
         ),
     )
     assert (_balance(order), PaymentOrder.objects.get().status) == (500, "paid")
 
 
 @pytest.mark.django_db
-def test_async_failure_and_expiry_close_the_order_without_credits(client, fake_stripe) -> None:
-    failed = _open_order(fake_stripe)
-    expired = _open_order(fake_stripe)
+def test_async_failure_and_expiry_close_the_order_without_credits(client, stripe_simulator) -> None:
+    failed = _open_order(stripe_simulator)
+    expired = _open_order(stripe_simulator)
 
     _post(
         client,
-        fake_stripe.event(
+        stripe_simulator.event(
             "checkout.session.async_payment_failed",
-            fake_stripe.sessions[failed.provider_session_id],
+            stripe_simulator.sessions[failed.provider_session_id],
         ),
     )
     _post(
         client,
-        fake_stripe.event(
+        stripe_simulator.event(
             "checkout.session.expired",
-            {**fake_stripe.sessions[expired.provider_session_id], "status": "expired"},
+            {**stripe_simulator.sessions[expired.provider_session_id], "status": "expired"},
         ),
     )
 
@@ -120,11 +124,11 @@ def test_async_failure_and_expiry_close_the_order_without_credits(client, fake_s
     ],
 )
 def test_forged_or_stale_events_are_refused_and_change_nothing(
-    client, fake_stripe, _case: str, tamper: dict
+    client, stripe_simulator, _case: str, tamper: dict
 ) -> None:
-    order = _open_order(fake_stripe)
-    event = fake_stripe.event(
-        "checkout.session.completed", fake_stripe.pay(order.provider_session_id)
+    order = _open_order(stripe_simulator)
+    event = stripe_simulator.event(
+        "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
     )
 
     response = _post(client, event, **tamper)
@@ -137,10 +141,10 @@ def test_forged_or_stale_events_are_refused_and_change_nothing(
 
 
 @pytest.mark.django_db
-def test_a_tampered_body_is_refused(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    session = fake_stripe.pay(order.provider_session_id)
-    signed = json.dumps(fake_stripe.event("checkout.session.completed", session))
+def test_a_tampered_body_is_refused(client, stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    session = stripe_simulator.pay(order.provider_session_id)
+    signed = json.dumps(stripe_simulator.event("checkout.session.completed", session))
     tampered = signed.replace('"amount_total": 999', '"amount_total": 1')
 
     response = client.post(
@@ -154,11 +158,11 @@ def test_a_tampered_body_is_refused(client, fake_stripe) -> None:
 
 
 @pytest.mark.django_db
-def test_a_wrong_amount_is_refused_and_kept_as_a_failed_event(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    session = {**fake_stripe.pay(order.provider_session_id), "amount_total": 1}
+def test_a_wrong_amount_is_refused_and_kept_as_a_failed_event(client, stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    session = {**stripe_simulator.pay(order.provider_session_id), "amount_total": 1}
 
-    response = _post(client, fake_stripe.event("checkout.session.completed", session))
+    response = _post(client, stripe_simulator.event("checkout.session.completed", session))
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid_notification"
@@ -169,9 +173,9 @@ def test_a_wrong_amount_is_refused_and_kept_as_a_failed_event(client, fake_strip
 
 
 @pytest.mark.django_db
-def test_unknown_event_types_are_acknowledged_and_ignored(client, fake_stripe) -> None:
+def test_unknown_event_types_are_acknowledged_and_ignored(client, stripe_simulator) -> None:
     response = _post(
-        client, fake_stripe.event("customer.created", {"id": "cus_1", "object": "customer"})
+        client, stripe_simulator.event("customer.created", {"id": "cus_1", "object": "customer"})
     )
 
     assert response.status_code == 200
@@ -180,12 +184,12 @@ def test_unknown_event_types_are_acknowledged_and_ignored(client, fake_stripe) -
 
 @pytest.mark.django_db
 def test_a_failed_event_keeps_its_error_and_replays_once_its_order_exists(
-    client, fake_stripe
+    client, stripe_simulator
 ) -> None:
     # given an event that arrives for an order we cannot find yet
-    order = _open_order(fake_stripe)
-    session = fake_stripe.pay(order.provider_session_id)
-    event = fake_stripe.event(
+    order = _open_order(stripe_simulator)
+    session = stripe_simulator.pay(order.provider_session_id)
+    event = stripe_simulator.event(
         "checkout.session.completed",
         {
             **session,
@@ -213,15 +217,15 @@ def test_a_failed_event_keeps_its_error_and_replays_once_its_order_exists(
 
 
 @pytest.mark.django_db
-def test_charge_refunded_takes_back_the_unspent_credits_once(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    session = fake_stripe.pay(order.provider_session_id)
-    _post(client, fake_stripe.event("checkout.session.completed", session))
+def test_charge_refunded_takes_back_the_unspent_credits_once(client, stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    session = stripe_simulator.pay(order.provider_session_id)
+    _post(client, stripe_simulator.event("checkout.session.completed", session))
     services.reserve(order.user, 200, ref="job:1", key="r1")
     services.capture(order.user, 200, ref="job:1", key="c1")
 
-    refunded = fake_stripe.event(
-        "charge.refunded", fake_stripe.charge_refunded(order.provider_session_id)
+    refunded = stripe_simulator.event(
+        "charge.refunded", stripe_simulator.charge_refunded(order.provider_session_id)
     )
     _post(client, refunded)
     _post(client, {**refunded, "id": refunded["id"] + "_again"})
@@ -234,13 +238,14 @@ def test_charge_refunded_takes_back_the_unspent_credits_once(client, fake_stripe
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicate_deliveries_grant_once(fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    event = fake_stripe.event(
-        "checkout.session.completed", fake_stripe.pay(order.provider_session_id)
+def test_concurrent_duplicate_deliveries_grant_once(stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    event = stripe_simulator.event(
+        "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
     )
-    second = fake_stripe.event(
-        "checkout.session.async_payment_succeeded", fake_stripe.sessions[order.provider_session_id]
+    second = stripe_simulator.event(
+        "checkout.session.async_payment_succeeded",
+        stripe_simulator.sessions[order.provider_session_id],
     )
     statuses = run_together(8, lambda n: _post(Client(), event if n % 2 else second).status_code)
 
@@ -251,23 +256,29 @@ def test_concurrent_duplicate_deliveries_grant_once(fake_stripe) -> None:
 
 
 @pytest.mark.django_db
-def test_partial_refunds_take_back_credits_in_proportion_once_each(client, fake_stripe) -> None:
+def test_partial_refunds_take_back_credits_in_proportion_once_each(
+    client, stripe_simulator
+) -> None:
     # given a paid order of 500 credits for 999 cents
-    order = _open_order(fake_stripe, credits=500, usd=1000)
+    order = _open_order(stripe_simulator, credits=500, usd=1000)
     _post(
         client,
-        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id)),
+        stripe_simulator.event(
+            "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
+        ),
     )
-    charge = fake_stripe.charge_refunded(order.provider_session_id, full=False)
+    charge = stripe_simulator.charge_refunded(order.provider_session_id, full=False)
 
     # when 500 cents are refunded (twice notified), then the rest
-    half = fake_stripe.event("charge.refunded", {**charge, "amount_refunded": 500})
+    half = stripe_simulator.event("charge.refunded", {**charge, "amount_refunded": 500})
     _post(client, half)
     _post(client, {**half, "id": half["id"] + "_dup"})
     assert (PaymentOrder.objects.get().status, _balance(order)) == ("paid", 250)
     _post(
         client,
-        fake_stripe.event("charge.refunded", {**charge, "amount_refunded": 1000, "refunded": True}),
+        stripe_simulator.event(
+            "charge.refunded", {**charge, "amount_refunded": 1000, "refunded": True}
+        ),
     )
 
     # then half the credits went back each time and the order ends refunded
@@ -279,11 +290,11 @@ def test_partial_refunds_take_back_credits_in_proportion_once_each(client, fake_
 
 
 @pytest.mark.django_db
-def test_an_event_for_another_session_of_the_order_is_refused(client, fake_stripe) -> None:
-    order = _open_order(fake_stripe)
-    session = {**fake_stripe.pay(order.provider_session_id), "id": "cs_test_other"}
+def test_an_event_for_another_session_of_the_order_is_refused(client, stripe_simulator) -> None:
+    order = _open_order(stripe_simulator)
+    session = {**stripe_simulator.pay(order.provider_session_id), "id": "cs_test_other"}
 
-    response = _post(client, fake_stripe.event("checkout.session.completed", session))
+    response = _post(client, stripe_simulator.event("checkout.session.completed", session))
 
     assert response.status_code == 400
     assert not LedgerEntry.objects.exists()
@@ -291,7 +302,7 @@ def test_an_event_for_another_session_of_the_order_is_refused(client, fake_strip
 
 @pytest.mark.django_db
 def test_an_event_of_another_integration_on_the_account_is_acknowledged_and_ignored(
-    client, fake_stripe
+    client, stripe_simulator
 ) -> None:
     # given a paid session that was not opened by us (no order in its metadata)
     foreign = {
@@ -305,7 +316,7 @@ def test_an_event_of_another_integration_on_the_account_is_acknowledged_and_igno
         "payment_intent": "pi_foreign",
     }
 
-    response = _post(client, fake_stripe.event("checkout.session.completed", foreign))
+    response = _post(client, stripe_simulator.event("checkout.session.completed", foreign))
 
     assert response.status_code == 200
     assert ProviderEvent.objects.get().status == "ignored"

@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from datetime import datetime
+from urllib.parse import quote_plus
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -22,8 +23,9 @@ from billing.models import (
     PaymentRefund,
     ProviderEvent,
 )
+from billing.simulators import WechatPaySimulator
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.wechatpay import APPID, FakeWechatPay, post_notification
+from billing.tests.simulators import APPID, post_notification
 from config.tests.concurrency import run_together
 
 
@@ -31,7 +33,7 @@ def _notify(client: Client, body: bytes, headers: dict[str, str]) -> object:
     return post_notification(client, body, headers)
 
 
-def _open_order(fake: FakeWechatPay, *, fen: int = 3500, credits: int = 500) -> PaymentOrder:
+def _open_order(fake: WechatPaySimulator, *, fen: int = 3500, credits: int = 500) -> PaymentOrder:
     package = CreditPackageFactory(credits=credits, prices={"CNY": fen})
     return services.create_wechat_order(UserFactory(), package_id=package.pk, trade_type="native")
 
@@ -43,7 +45,7 @@ def _balance(order: PaymentOrder) -> int:
 
 @pytest.mark.django_db
 def test_native_create_returns_a_code_url_from_a_signed_request_in_fen(
-    api_client, fake_wechatpay
+    api_client, wechatpay_simulator
 ) -> None:
     user = UserFactory(region="cn")
     package = CreditPackageFactory(credits=500, prices={"CNY": 3500, "USD": 500})
@@ -55,22 +57,22 @@ def test_native_create_returns_a_code_url_from_a_signed_request_in_fen(
 
     assert response.status_code == 201
     body = response.json()
-    assert body["code_url"].startswith("weixin://wxpay/bizpayurl?pr=")
+    assert body["code_url"].startswith(f"{wechatpay_simulator.origin}/wxpay/bizpayurl?pr=")
     assert (body["amount"], body["currency"], body["status"]) == (3500, "CNY", "pending")
     order = PaymentOrder.objects.get(pk=body["id"])
-    txn = fake_wechatpay.transactions[order.out_trade_no]
+    txn = wechatpay_simulator.transactions[order.out_trade_no]
     assert txn["amount"] == {"total": 3500, "currency": "CNY"}
-    assert txn["time_expire"].endswith("+08:00")
-    assert datetime.fromisoformat(txn["time_expire"]) == order.expires_at.replace(microsecond=0)
-    sent = json.loads(fake_wechatpay.requests[0]["body"])
+    sent = json.loads(wechatpay_simulator.requests[0]["body"])
+    assert sent["time_expire"].endswith("+08:00")
+    assert datetime.fromisoformat(sent["time_expire"]) == order.expires_at.replace(microsecond=0)
     assert sent["notify_url"] == "https://animate.example.com/api/payments/webhook/wechat"
-    assert fake_wechatpay.rejected_signatures == 0
+    assert wechatpay_simulator.rejected_signatures == 0
     assert not LedgerEntry.objects.exists()
 
 
 @pytest.mark.django_db
 def test_jsapi_create_returns_bridge_parameters_signed_with_the_merchant_key(
-    api_client, fake_wechatpay
+    api_client, wechatpay_simulator
 ) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
@@ -85,14 +87,14 @@ def test_jsapi_create_returns_bridge_parameters_signed_with_the_merchant_key(
     assert params["appId"] == APPID and params["signType"] == "RSA"
     assert params["package"].startswith("prepay_id=wx")
     message = f"{APPID}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n"
-    fake_wechatpay.merchant_key.public_key().verify(
+    wechatpay_simulator.merchant_key.public_key().verify(
         base64.b64decode(params["paySign"]), message.encode(), padding.PKCS1v15(), hashes.SHA256()
     )
 
 
 @pytest.mark.django_db
 def test_jsapi_without_openid_is_a_validation_error_and_calls_nobody(
-    api_client, fake_wechatpay
+    api_client, wechatpay_simulator
 ) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
@@ -103,12 +105,14 @@ def test_jsapi_without_openid_is_a_validation_error_and_calls_nobody(
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "openid"
-    assert fake_wechatpay.requests == []
+    assert wechatpay_simulator.requests == []
     assert not PaymentOrder.objects.exists()
 
 
 @pytest.mark.django_db
-def test_h5_create_returns_an_h5_url(api_client, fake_wechatpay) -> None:
+def test_h5_create_returns_an_h5_url_that_comes_back_to_the_payment(
+    api_client, wechatpay_simulator, settings
+) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
 
@@ -117,17 +121,22 @@ def test_h5_create_returns_an_h5_url(api_client, fake_wechatpay) -> None:
     )
 
     assert response.status_code == 201
-    assert response.json()["h5_url"].startswith("https://wx.tenpay.com/")
-    sent = json.loads(fake_wechatpay.requests[0]["body"])
+    payment = response.json()
+    assert payment["h5_url"].startswith(
+        f"{wechatpay_simulator.origin}/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx"
+    )
+    back = f"{settings.SITE_URL}/credits/return?payment={payment['id']}"
+    assert payment["h5_url"].endswith("&redirect_url=" + quote_plus(back))
+    sent = json.loads(wechatpay_simulator.requests[0]["body"])
     assert sent["scene_info"] == {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}
 
 
 @pytest.mark.django_db
 def test_a_signed_success_notification_grants_once_however_often_it_comes(
-    client, fake_wechatpay
+    client, wechatpay_simulator
 ) -> None:
-    order = _open_order(fake_wechatpay)
-    body, headers = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
+    order = _open_order(wechatpay_simulator)
+    body, headers = wechatpay_simulator.notification(wechatpay_simulator.pay(order.out_trade_no))
 
     statuses = [_notify(client, body, headers).status_code for _ in range(3)]
 
@@ -142,11 +151,11 @@ def test_a_signed_success_notification_grants_once_however_often_it_comes(
 @pytest.mark.django_db
 @pytest.mark.parametrize("_case", ["tampered", "probe", "stale", "unknown_serial", "unsigned"])
 def test_forged_tampered_or_stale_notifications_fail_and_change_nothing(
-    client, fake_wechatpay, _case: str
+    client, wechatpay_simulator, _case: str
 ) -> None:
-    order = _open_order(fake_wechatpay)
-    paid = fake_wechatpay.pay(order.out_trade_no)
-    body, headers = fake_wechatpay.notification(
+    order = _open_order(wechatpay_simulator)
+    paid = wechatpay_simulator.pay(order.out_trade_no)
+    body, headers = wechatpay_simulator.notification(
         paid, timestamp=int(time.time()) - 301 if _case == "stale" else None
     )
     if _case == "tampered":
@@ -157,13 +166,13 @@ def test_forged_tampered_or_stale_notifications_fail_and_change_nothing(
         headers["Wechatpay-Serial"] = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
     elif _case == "unsigned":
         headers = {}
-    calls_before = len(fake_wechatpay.requests)
+    calls_before = len(wechatpay_simulator.requests)
 
     response = _notify(client, body, headers)
 
     assert response.status_code == 400
     assert response.json()["code"] == "FAIL"
-    assert len(fake_wechatpay.requests) == calls_before
+    assert len(wechatpay_simulator.requests) == calls_before
     assert not ProviderEvent.objects.exists()
     assert not LedgerEntry.objects.exists()
     assert PaymentOrder.objects.get().status == "pending"
@@ -172,15 +181,15 @@ def test_forged_tampered_or_stale_notifications_fail_and_change_nothing(
 @pytest.mark.django_db
 @pytest.mark.parametrize("_case", ["amount", "mchid"])
 def test_a_notification_that_contradicts_the_order_is_refused(
-    client, fake_wechatpay, _case: str
+    client, wechatpay_simulator, _case: str
 ) -> None:
-    order = _open_order(fake_wechatpay, fen=3500)
-    resource = dict(fake_wechatpay.pay(order.out_trade_no))
+    order = _open_order(wechatpay_simulator, fen=3500)
+    resource = dict(wechatpay_simulator.pay(order.out_trade_no))
     if _case == "amount":
         resource["amount"] = {**resource["amount"], "total": 1}
     else:
         resource["mchid"] = "1900009999"
-    body, headers = fake_wechatpay.notification(resource)
+    body, headers = wechatpay_simulator.notification(resource)
 
     response = _notify(client, body, headers)
 
@@ -192,10 +201,12 @@ def test_a_notification_that_contradicts_the_order_is_refused(
 
 
 @pytest.mark.django_db
-def test_non_success_notifications_are_acknowledged_without_credits(client, fake_wechatpay) -> None:
-    order = _open_order(fake_wechatpay)
-    body, headers = fake_wechatpay.notification(
-        fake_wechatpay.transactions[order.out_trade_no], event_type="TRANSACTION.CLOSED"
+def test_non_success_notifications_are_acknowledged_without_credits(
+    client, wechatpay_simulator
+) -> None:
+    order = _open_order(wechatpay_simulator)
+    body, headers = wechatpay_simulator.notification(
+        wechatpay_simulator.transactions[order.out_trade_no], event_type="TRANSACTION.CLOSED"
     )
 
     response = _notify(client, body, headers)
@@ -206,11 +217,11 @@ def test_non_success_notifications_are_acknowledged_without_credits(client, fake
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicate_notifications_grant_once(fake_wechatpay) -> None:
-    order = _open_order(fake_wechatpay)
-    paid = fake_wechatpay.pay(order.out_trade_no)
-    first = fake_wechatpay.notification(paid)
-    retry = fake_wechatpay.notification(paid, event_id=None)
+def test_concurrent_duplicate_notifications_grant_once(wechatpay_simulator) -> None:
+    order = _open_order(wechatpay_simulator)
+    paid = wechatpay_simulator.pay(order.out_trade_no)
+    first = wechatpay_simulator.notification(paid)
+    retry = wechatpay_simulator.notification(paid, event_id=None)
     statuses = run_together(
         8, lambda n: _notify(Client(), *(first if n % 2 else retry)).status_code
     )
@@ -222,7 +233,7 @@ def test_concurrent_duplicate_notifications_grant_once(fake_wechatpay) -> None:
 
 
 @pytest.mark.django_db
-def test_same_idempotency_key_opens_one_wechat_transaction(api_client, fake_wechatpay) -> None:
+def test_same_idempotency_key_opens_one_wechat_transaction(api_client, wechatpay_simulator) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
     body = {"package_id": package.pk, "trade_type": "native"}
@@ -232,27 +243,27 @@ def test_same_idempotency_key_opens_one_wechat_transaction(api_client, fake_wech
 
     assert first.json()["id"] == second.json()["id"]
     assert first.json()["code_url"] == second.json()["code_url"]
-    assert len(fake_wechatpay.transactions) == 1
+    assert len(wechatpay_simulator.transactions) == 1
 
 
 @pytest.mark.django_db
 def test_partial_refund_notifications_take_credits_back_in_proportion_once_each(
-    client, fake_wechatpay
+    client, wechatpay_simulator
 ) -> None:
     # given a paid order of 500 credits for 3500 fen
-    order = _open_order(fake_wechatpay, fen=3500, credits=500)
-    _notify(client, *fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no)))
-    first = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=1000)
-    rest = fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=2500)
+    order = _open_order(wechatpay_simulator, fen=3500, credits=500)
+    _notify(client, *wechatpay_simulator.notification(wechatpay_simulator.pay(order.out_trade_no)))
+    first = wechatpay_simulator.refund_resource(order.out_trade_no, refund_fen=1000)
+    rest = wechatpay_simulator.refund_resource(order.out_trade_no, refund_fen=2500)
 
     # when 1000 fen are refunded (notified twice), then the other 2500 fen
     responses = [
-        _notify(client, *fake_wechatpay.notification(first, event_type="REFUND.SUCCESS")),
-        _notify(client, *fake_wechatpay.notification(first, event_type="REFUND.SUCCESS")),
+        _notify(client, *wechatpay_simulator.notification(first, event_type="REFUND.SUCCESS")),
+        _notify(client, *wechatpay_simulator.notification(first, event_type="REFUND.SUCCESS")),
     ]
     after_first = (PaymentOrder.objects.get().status, _balance(order))
     responses.append(
-        _notify(client, *fake_wechatpay.notification(rest, event_type="REFUND.SUCCESS"))
+        _notify(client, *wechatpay_simulator.notification(rest, event_type="REFUND.SUCCESS"))
     )
 
     # then each refund took its share of the credits once, rounded up, and the order ends refunded
@@ -272,13 +283,13 @@ def test_partial_refund_notifications_take_credits_back_in_proportion_once_each(
 
 @pytest.mark.django_db
 def test_a_refund_notice_that_overtakes_its_payment_is_retried_not_lost(
-    client, fake_wechatpay
+    client, wechatpay_simulator
 ) -> None:
     # given a refund notice that arrives before the payment's
-    order = _open_order(fake_wechatpay, credits=500)
-    paid = fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no))
-    refunded = fake_wechatpay.notification(
-        fake_wechatpay.refund_resource(order.out_trade_no), event_type="REFUND.SUCCESS"
+    order = _open_order(wechatpay_simulator, credits=500)
+    paid = wechatpay_simulator.notification(wechatpay_simulator.pay(order.out_trade_no))
+    refunded = wechatpay_simulator.notification(
+        wechatpay_simulator.refund_resource(order.out_trade_no), event_type="REFUND.SUCCESS"
     )
 
     early = _notify(client, *refunded)
@@ -300,7 +311,7 @@ def test_a_refund_notice_that_overtakes_its_payment_is_retried_not_lost(
 
 @pytest.mark.django_db
 def test_one_idempotency_key_sent_to_both_providers_opens_one_order_each(
-    api_client, fake_wechatpay, fake_stripe
+    api_client, wechatpay_simulator, stripe_simulator
 ) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500, "USD": 500})
     api_client.force_authenticate(UserFactory())
@@ -320,7 +331,7 @@ def test_one_idempotency_key_sent_to_both_providers_opens_one_order_each(
 
 @pytest.mark.django_db
 def test_a_repeat_while_wechat_is_still_answering_gets_the_same_code_url(
-    api_client, fake_wechatpay
+    api_client, wechatpay_simulator
 ) -> None:
     # given a first request whose order is committed but whose WeChat answer is not
     # recorded yet (it is still in flight)
@@ -336,22 +347,25 @@ def test_a_repeat_while_wechat_is_still_answering_gets_the_same_code_url(
     # then it asks WeChat again for the same out_trade_no and answers with the same QR code
     assert second.status_code == 201
     assert (second.json()["id"], second.json()["code_url"]) == (first["id"], first["code_url"])
-    assert len(fake_wechatpay.transactions) == 1
-    assert [r["path"] for r in fake_wechatpay.requests] == ["/v3/pay/transactions/native"] * 2
+    assert len(wechatpay_simulator.transactions) == 1
+    assert [r["path"] for r in wechatpay_simulator.requests] == ["/v3/pay/transactions/native"] * 2
     assert PaymentOrder.objects.get().code_url == first["code_url"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_refund_notices_take_each_refunds_credits_once(fake_wechatpay) -> None:
+def test_concurrent_refund_notices_take_each_refunds_credits_once(wechatpay_simulator) -> None:
     # given a paid order and two partial refunds, each notified three times at once
-    order = _open_order(fake_wechatpay, fen=3500, credits=500)
-    _notify(Client(), *fake_wechatpay.notification(fake_wechatpay.pay(order.out_trade_no)))
+    order = _open_order(wechatpay_simulator, fen=3500, credits=500)
+    _notify(
+        Client(), *wechatpay_simulator.notification(wechatpay_simulator.pay(order.out_trade_no))
+    )
     refunds = [
-        fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=1000),
-        fake_wechatpay.refund_resource(order.out_trade_no, refund_fen=2500),
+        wechatpay_simulator.refund_resource(order.out_trade_no, refund_fen=1000),
+        wechatpay_simulator.refund_resource(order.out_trade_no, refund_fen=2500),
     ]
     notices = [
-        fake_wechatpay.notification(refunds[n % 2], event_type="REFUND.SUCCESS") for n in range(6)
+        wechatpay_simulator.notification(refunds[n % 2], event_type="REFUND.SUCCESS")
+        for n in range(6)
     ]
 
     statuses = run_together(6, lambda n: _notify(Client(), *notices[n]).status_code)

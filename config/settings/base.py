@@ -536,15 +536,37 @@ CELERY_BEAT_SCHEDULE["storage-retry-unpurged"] = {
 SIGNUP_BONUS_CREDITS = env.int("SIGNUP_BONUS_CREDITS", default=100)
 # How long a pending order stays payable before it is closed at the provider.
 PAYMENT_ORDER_TTL_MINUTES = env.int("PAYMENT_ORDER_TTL_MINUTES", default=30)
+# A provider with no credentials talks to its local simulator (manage.py
+# stripe_simulator / wechatpay_simulator, started by make run on these ports),
+# with keys generated on first use under var/simulators/ and read from there by
+# both sides: the embedded default. production.py turns this off, so there a
+# provider without real keys answers 503 payment_provider_not_configured.
+PAYMENT_SIMULATORS = env.bool("PAYMENT_SIMULATORS", default=True)
+STRIPE_SIMULATOR_PORT = env.int("STRIPE_SIMULATOR_PORT", default=8056)
+WECHATPAY_SIMULATOR_PORT = env.int("WECHATPAY_SIMULATOR_PORT", default=8057)
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+_stripe_simulated = PAYMENT_SIMULATORS and not STRIPE_SECRET_KEY
+if _stripe_simulated:
+    from billing.simulators.keys import stripe_keys
+
+    _stripe = stripe_keys(VAR_DIR)
+    STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET = _stripe.secret_key, _stripe.webhook_secret
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="") or (
+    f"http://127.0.0.1:{STRIPE_SIMULATOR_PORT}" if _stripe_simulated else "https://api.stripe.com"
+)
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-STRIPE_SUCCESS_URL = env.str(
-    "STRIPE_SUCCESS_URL", default="http://localhost:5173/credits?paid={CHECKOUT_SESSION_ID}"
+# Where Checkout sends the browser back: {PAYMENT_ID} is our payment's id,
+# {CHECKOUT_SESSION_ID} Stripe's session id. The console's return page reads
+# the payment (GET /api/payments/{id}) and shows its status.
+STRIPE_SUCCESS_URL = (
+    env.str("STRIPE_SUCCESS_URL", default="") or SITE_URL + "/credits/return?payment={PAYMENT_ID}"
 )
-STRIPE_CANCEL_URL = env.str("STRIPE_CANCEL_URL", default="http://localhost:5173/credits")
+STRIPE_CANCEL_URL = (
+    env.str("STRIPE_CANCEL_URL", default="")
+    or SITE_URL + "/credits/return?payment={PAYMENT_ID}&canceled=1"
+)
 STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="USD")
 WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
 WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
@@ -553,10 +575,41 @@ WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
 WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")
 WECHATPAY_PUBLIC_KEY = env.str("WECHATPAY_PUBLIC_KEY", default="", multiline=True)
 WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+_wechatpay_simulated = PAYMENT_SIMULATORS and not any(
+    [
+        WECHATPAY_MCHID,
+        WECHATPAY_APPID,
+        WECHATPAY_PRIVATE_KEY,
+        WECHATPAY_CERT_SERIAL_NO,
+        WECHATPAY_APIV3_KEY,
+        WECHATPAY_PUBLIC_KEY,
+        WECHATPAY_PUBLIC_KEY_ID,
+    ]
+)
+if _wechatpay_simulated:
+    from billing.simulators.keys import wechatpay_keys
+
+    _wechatpay = wechatpay_keys(VAR_DIR)
+    WECHATPAY_MCHID, WECHATPAY_APPID = _wechatpay.mchid, _wechatpay.appid
+    WECHATPAY_PRIVATE_KEY = _wechatpay.merchant_private_key
+    WECHATPAY_CERT_SERIAL_NO = _wechatpay.merchant_serial
+    WECHATPAY_APIV3_KEY = _wechatpay.apiv3_key
+    WECHATPAY_PUBLIC_KEY = _wechatpay.platform_public_key
+    WECHATPAY_PUBLIC_KEY_ID = _wechatpay.public_key_id
 WECHATPAY_NOTIFY_URL = (
     env.str("WECHATPAY_NOTIFY_URL", default="") or f"{SITE_URL}/api/payments/webhook/wechat"
 )
-WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="https://api.mch.weixin.qq.com")
+WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="") or (
+    f"http://127.0.0.1:{WECHATPAY_SIMULATOR_PORT}"
+    if _wechatpay_simulated
+    else "https://api.mch.weixin.qq.com"
+)
+# Where WeChat's H5 cashier sends the browser after paying ({PAYMENT_ID} as above);
+# appended to h5_url as its redirect_url.
+WECHATPAY_H5_REDIRECT_URL = (
+    env.str("WECHATPAY_H5_REDIRECT_URL", default="")
+    or SITE_URL + "/credits/return?payment={PAYMENT_ID}"
+)
 # A notification whose timestamp is further than this from now is refused as a replay.
 WECHATPAY_NOTIFY_WINDOW_SECONDS = env.int("WECHATPAY_NOTIFY_WINDOW_SECONDS", default=300)
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["payments"] = env.str(

@@ -1,6 +1,12 @@
 """Production: refuse to start on embedded defaults, turn on the security headers."""
 
+import os
+
 from django.core.exceptions import ImproperlyConfigured
+
+# Payments never go to the local simulators here, whatever the environment says:
+# a provider without real keys answers 503 payment_provider_not_configured.
+os.environ["PAYMENT_SIMULATORS"] = "false"
 
 from .base import *  # noqa: F403
 from .base import DATABASES, LOG_LEVEL, SECRET_KEY, configure_logging, env

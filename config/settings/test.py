@@ -41,6 +41,8 @@ if "REDIS_URL" not in os.environ:
     elif _ci:
         raise ImproperlyConfigured("CI needs Redis on 127.0.0.1:6379.")
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# A test that pays starts the simulators it needs (billing/tests/simulators.py).
+os.environ.setdefault("PAYMENT_SIMULATORS", "false")
 os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "var", "test"))
 
 from .base import *  # noqa: E402, F403

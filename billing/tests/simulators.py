@@ -1,0 +1,103 @@
+"""The payment simulators as fixtures: the same classes ``make run`` serves,
+started in-process on port 0, with the platform's settings pointed at them.
+
+Their notifications go to ``settings``' merchant URLs, which are not loopback
+unless a test points them at a live server, so by default nothing is sent: a
+test builds a notification (``event``, ``notification``) and posts it itself.
+Retries are quick here (tenths of seconds, not minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+
+from billing.services.notifications import STRIPE_EVENTS
+from billing.simulators import (
+    StripeKeys,
+    StripeSimulator,
+    WechatPayKeys,
+    WechatPaySimulator,
+    stripe_signature,
+)
+
+API_KEY = "sk_test_" + "simulator"
+WEBHOOK_SECRET = "whsec_" + "loopbacktestsecret"
+MCHID = "1900000001"
+APPID = "wx0000000000000001"
+MERCHANT_SERIAL = "MCHSERIAL0000000001"
+PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000001"
+APIV3_KEY = "0123456789abcdef0123456789abcdef"
+FAST_RETRIES = (0.1, 0.2, 0.4)
+
+
+def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """``Stripe-Signature`` for ``payload``, as the simulator (and Stripe) sign it."""
+    return stripe_signature(payload, secret, timestamp=timestamp)
+
+
+@cache
+def wechatpay_test_keys() -> WechatPayKeys:
+    """Generated once per test run (RSA keys are slow to make)."""
+    return WechatPayKeys.generate(
+        mchid=MCHID,
+        appid=APPID,
+        merchant_serial=MERCHANT_SERIAL,
+        public_key_id=PUBLIC_KEY_ID,
+        apiv3_key=APIV3_KEY,
+    )
+
+
+def use_stripe(settings: Any, sim: StripeSimulator) -> None:
+    settings.STRIPE_SECRET_KEY = sim.keys.secret_key
+    settings.STRIPE_WEBHOOK_SECRET = sim.keys.webhook_secret
+    settings.STRIPE_API_BASE = sim.origin
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_CURRENCY = "USD"
+
+
+def use_wechatpay(settings: Any, sim: WechatPaySimulator) -> None:
+    keys = sim.keys
+    settings.WECHATPAY_MCHID = keys.mchid
+    settings.WECHATPAY_APPID = keys.appid
+    settings.WECHATPAY_PRIVATE_KEY = keys.merchant_private_key
+    settings.WECHATPAY_CERT_SERIAL_NO = keys.merchant_serial
+    settings.WECHATPAY_APIV3_KEY = keys.apiv3_key
+    settings.WECHATPAY_PUBLIC_KEY = keys.platform_public_key
+    settings.WECHATPAY_PUBLIC_KEY_ID = keys.public_key_id
+    settings.WECHATPAY_GATEWAY = sim.origin
+
+
+@pytest.fixture
+def stripe_simulator(settings) -> Iterator[StripeSimulator]:
+    sim = StripeSimulator(
+        StripeKeys(API_KEY, WEBHOOK_SECRET),
+        retry_delays=FAST_RETRIES,
+        enabled_events=tuple(sorted(STRIPE_EVENTS)),
+    ).start()
+    use_stripe(settings, sim)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def wechatpay_simulator(settings) -> Iterator[WechatPaySimulator]:
+    # Refunds stay PROCESSING until a test settles them.
+    sim = WechatPaySimulator(
+        wechatpay_test_keys(), retry_delays=FAST_RETRIES, refund_settle_seconds=None
+    ).start()
+    use_wechatpay(settings, sim)
+    settings.WECHATPAY_NOTIFY_URL = "https://animate.example.com/api/payments/webhook/wechat"
+    yield sim
+    sim.stop()
+
+
+def post_notification(client: Any, body: bytes, headers: dict[str, str]) -> Any:
+    """Deliver a notification to our endpoint the way WeChat does (raw body, headers)."""
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    return client.post(
+        "/api/payments/webhook/wechat", body, content_type="application/json", **meta
+    )
