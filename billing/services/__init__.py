@@ -35,7 +35,9 @@ from billing.services.notifications import (
     replay_events,
 )
 from billing.services.orders import (
+    DEFAULT_PACKAGES,
     active_packages,
+    create_default_packages,
     create_stripe_order,
     create_wechat_order,
     detach_personal_data,
@@ -54,12 +56,14 @@ from billing.services.refunds import (
 )
 
 __all__ = [
+    "DEFAULT_PACKAGES",
     "SIGNUP_BONUS_KEY",
     "account_for",
     "active_packages",
     "adjust",
     "capture",
     "check_ledger",
+    "create_default_packages",
     "create_stripe_order",
     "create_wechat_order",
     "detach_personal_data",

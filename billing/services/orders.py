@@ -31,9 +31,44 @@ if TYPE_CHECKING:
 logger = structlog.get_logger(__name__)
 
 
+# The catalogue a new deployment starts with (migration 0004, seed_packages):
+# name, credits, price per currency in minor units. Staff edit it in the admin.
+DEFAULT_PACKAGES: list[tuple[str, int, dict[str, int]]] = [
+    ("Starter", 100, {"USD": 499, "CNY": 2900}),
+    ("Standard", 500, {"USD": 1999, "CNY": 12900}),
+    ("Pro", 1200, {"USD": 3999, "CNY": 25900}),
+]
+
+
 def active_packages() -> list[CreditPackage]:
     """The packages on sale, in their admin ordering, with their prices."""
     return list(CreditPackage.objects.filter(active=True).prefetch_related("prices"))
+
+
+def create_default_packages(
+    *,
+    package_model: type[CreditPackage] = CreditPackage,
+    price_model: type[PackagePrice] = PackagePrice,
+    using: str = "default",
+) -> int:
+    """Create ``DEFAULT_PACKAGES`` when no package exists at all (active or not),
+    in one transaction; a catalogue that exists is never touched. Returns how
+    many packages were created. The models are parameters so that a migration
+    can pass its historical ones."""
+    with transaction.atomic(using=using):
+        if package_model.objects.using(using).exists():
+            return 0
+        for ordering, (name, credits, prices) in enumerate(DEFAULT_PACKAGES):
+            package = package_model.objects.using(using).create(
+                name=name, credits=credits, ordering=ordering
+            )
+            price_model.objects.using(using).bulk_create(
+                [
+                    price_model(package=package, currency=currency, amount=amount)
+                    for currency, amount in prices.items()
+                ]
+            )
+    return len(DEFAULT_PACKAGES)
 
 
 def _price(package_id: int, currency: str) -> tuple[CreditPackage, PackagePrice]:

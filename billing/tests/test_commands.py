@@ -62,6 +62,7 @@ def test_replay_events_needs_a_selection() -> None:
 def test_seed_packages_creates_defaults_once() -> None:
     from billing.models import CreditPackage
 
+    CreditPackage.objects.all().delete()  # the defaults of the first migrate
     call_command("seed_packages")
     call_command("seed_packages")
 

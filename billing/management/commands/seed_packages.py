@@ -3,22 +3,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
 
-from billing.models import CreditPackage, PackagePrice
-
-DEFAULTS = [
-    ("Starter", 100, {"USD": 499, "CNY": 2900}),
-    ("Standard", 500, {"USD": 1999, "CNY": 12900}),
-    ("Pro", 1200, {"USD": 3999, "CNY": 25900}),
-]
+from billing import services
+from billing.models import CreditPackage
 
 
 class Command(BaseCommand):
     help = (
         "Create the default credit packages (Starter, Standard, Pro with USD and CNY prices) "
-        "when no package exists yet; an existing catalogue is never touched, so this is "
-        "safe to run twice. Edit packages in the admin afterwards."
+        "when no package exists at all; an existing catalogue, even one with every package "
+        "deactivated, is never touched, so this is safe to run twice. The first migrate does "
+        "the same; edit packages in the admin afterwards."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,14 +24,8 @@ class Command(BaseCommand):
             self.stdout.write("Packages exist already; nothing to do.")
             return
         if options["dry_run"]:
-            for name, credits, prices in DEFAULTS:
+            for name, credits, prices in services.DEFAULT_PACKAGES:
                 self.stdout.write(f"would create {name}: {credits} credits, {prices}")
             return
-        with transaction.atomic():
-            for ordering, (name, credits, prices) in enumerate(DEFAULTS):
-                package = CreditPackage.objects.create(
-                    name=name, credits=credits, ordering=ordering
-                )
-                for currency, amount in prices.items():
-                    PackagePrice.objects.create(package=package, currency=currency, amount=amount)
-        self.stdout.write(f"Created {len(DEFAULTS)} packages.")
+        created = services.create_default_packages()
+        self.stdout.write(f"Created {created} packages.")
