@@ -14,6 +14,7 @@ recorded as refused and never sent (the tests' fake merchant URLs stay offline).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import html
 import http.client
@@ -187,8 +188,9 @@ class Simulator:
 
         self._server = ThreadingHTTPServer((self.host, self._requested_port), Handler)
         self._server.daemon_threads = True
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
         for target, name in (
-            (self._server.serve_forever, "sim-http"),
+            (serve, "sim-http"),
             (self._clock, "sim-clock"),
             (self._dispatch, "sim-dispatch"),
         ):

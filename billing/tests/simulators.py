@@ -9,8 +9,12 @@ Retries are quick here (tenths of seconds, not minutes).
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -23,6 +27,7 @@ from billing.simulators import (
     WechatPaySimulator,
     stripe_signature,
 )
+from config.tests.loopback_server import LoopbackServer
 
 API_KEY = "sk_test_" + "simulator"
 WEBHOOK_SECRET = "whsec_" + "loopbacktestsecret"
@@ -101,3 +106,42 @@ def post_notification(client: Any, body: bytes, headers: dict[str, str]) -> Any:
     return client.post(
         "/api/payments/webhook/wechat", body, content_type="application/json", **meta
     )
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class Receiver(LoopbackServer):
+    """A merchant's notification endpoint on loopback: records every POST and
+    answers the next scripted status (204 once the script is used up)."""
+
+    def __init__(self, *statuses: int) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received.append(
+                        Received(self.path, dict(self.headers), body, time.time())
+                    )
+                    status = receiver.script.popleft() if receiver.script else 204
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        super().__init__(Handler)
+        self.received: list[Received] = []
+        self.script = deque(statuses)
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/hook"
