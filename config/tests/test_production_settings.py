@@ -119,3 +119,42 @@ def test_production_turns_on_security_headers_and_secure_cookies(tmp_path):
         "plain_api": [301, "https://api.example.com/api/auth/me"],
         "plain_health": 200,
     }
+
+
+PAYMENTS_PROBE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+from billing import stripe_gateway, wechat_gateway
+from billing.errors import PaymentProviderNotConfigured
+
+refused = []
+for gateway in (stripe_gateway, wechat_gateway):
+    try:
+        gateway.ensure_configured()
+    except PaymentProviderNotConfigured:
+        refused.append(gateway.__name__)
+print(json.dumps({
+    "simulators": settings.PAYMENT_SIMULATORS,
+    "stripe": [settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE],
+    "wechatpay": [settings.WECHATPAY_MCHID, settings.WECHATPAY_GATEWAY],
+    "refused": refused,
+}))
+"""
+
+
+def test_production_never_uses_the_payment_simulators(tmp_path):
+    # given no payment keys, and even an environment that asks for the simulators
+    result = _run({**GOOD, "PAYMENT_SIMULATORS": "true"}, tmp_path, PAYMENTS_PROBE)
+
+    # then both providers are unconfigured (their endpoints answer 503) and no key was made
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "simulators": False,
+        "stripe": ["", "https://api.stripe.com"],
+        "wechatpay": ["", "https://api.mch.weixin.qq.com"],
+        "refused": ["billing.stripe_gateway", "billing.wechat_gateway"],
+    }
+    assert not (tmp_path / "var" / "simulators").exists()
