@@ -9,12 +9,17 @@ Retries are quick here (tenths of seconds, not minutes).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +42,7 @@ MERCHANT_SERIAL = "MCHSERIAL0000000001"
 PUBLIC_KEY_ID = "PUB_KEY_ID_0000000000000001"
 APIV3_KEY = "0123456789abcdef0123456789abcdef"
 FAST_RETRIES = (0.1, 0.2, 0.4)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
@@ -56,16 +62,17 @@ def wechatpay_test_keys() -> WechatPayKeys:
     )
 
 
-def use_stripe(settings: Any, sim: StripeSimulator) -> None:
-    settings.STRIPE_SECRET_KEY = sim.keys.secret_key
-    settings.STRIPE_WEBHOOK_SECRET = sim.keys.webhook_secret
-    settings.STRIPE_API_BASE = sim.origin
+def use_stripe(settings: Any, keys: StripeKeys, origin: str) -> None:
+    """Point the platform's Stripe settings at a simulator with these keys."""
+    settings.STRIPE_SECRET_KEY = keys.secret_key
+    settings.STRIPE_WEBHOOK_SECRET = keys.webhook_secret
+    settings.STRIPE_API_BASE = origin
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
     settings.STRIPE_CURRENCY = "USD"
 
 
-def use_wechatpay(settings: Any, sim: WechatPaySimulator) -> None:
-    keys = sim.keys
+def use_wechatpay(settings: Any, keys: WechatPayKeys, origin: str) -> None:
+    """Point the platform's WeChat Pay settings at a simulator with these keys."""
     settings.WECHATPAY_MCHID = keys.mchid
     settings.WECHATPAY_APPID = keys.appid
     settings.WECHATPAY_PRIVATE_KEY = keys.merchant_private_key
@@ -73,7 +80,7 @@ def use_wechatpay(settings: Any, sim: WechatPaySimulator) -> None:
     settings.WECHATPAY_APIV3_KEY = keys.apiv3_key
     settings.WECHATPAY_PUBLIC_KEY = keys.platform_public_key
     settings.WECHATPAY_PUBLIC_KEY_ID = keys.public_key_id
-    settings.WECHATPAY_GATEWAY = sim.origin
+    settings.WECHATPAY_GATEWAY = origin
 
 
 @pytest.fixture
@@ -83,7 +90,7 @@ def stripe_simulator(settings) -> Iterator[StripeSimulator]:
         retry_delays=FAST_RETRIES,
         enabled_events=tuple(sorted(STRIPE_EVENTS)),
     ).start()
-    use_stripe(settings, sim)
+    use_stripe(settings, sim.keys, sim.origin)
     yield sim
     sim.stop()
 
@@ -94,7 +101,7 @@ def wechatpay_simulator(settings) -> Iterator[WechatPaySimulator]:
     sim = WechatPaySimulator(
         wechatpay_test_keys(), retry_delays=FAST_RETRIES, refund_settle_seconds=None
     ).start()
-    use_wechatpay(settings, sim)
+    use_wechatpay(settings, sim.keys, sim.origin)
     settings.WECHATPAY_NOTIFY_URL = "https://animate.example.com/api/payments/webhook/wechat"
     yield sim
     sim.stop()
@@ -145,3 +152,38 @@ class Receiver(LoopbackServer):
     @property
     def url(self) -> str:
         return f"{self.base_url}/hook"
+
+
+def embedded_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """A clean environment on the embedded settings, state under ``var_dir``."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(var_dir),
+        "VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+@contextmanager
+def simulator_process(
+    command: str, var_dir: Path, *args: str, **env: str
+) -> Iterator[tuple[str, str]]:
+    """``manage.py <command> --port 0`` in a process of its own, as make run starts
+    it, with its keys under ``var_dir``: yields its first line and its origin."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), command, "--port", "0", *args],
+        cwd=ROOT,
+        env=embedded_env(var_dir, **env),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert " on http://127.0.0.1:" in line, line
+        yield line, line.split(" on ", 1)[1].split()[0]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -7,13 +7,13 @@ they send."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,9 +22,8 @@ import pytest
 import stripe
 from wechatpayv3 import WeChatPay, WeChatPayType
 
-from billing.tests.simulators import Receiver
+from billing.tests.simulators import ROOT, Receiver, embedded_env, simulator_process
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
 from django.conf import settings
@@ -33,22 +32,11 @@ print(json.dumps({n: getattr(settings, n) for n in names}))
 """
 
 
-def _env(var_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(var_dir),
-        "VAR_DIR": str(var_dir),
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-
-
 def _settings(var_dir: Path, **extra: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()\n" + PROBE],
         cwd=ROOT,
-        env=_env(var_dir, **extra),
+        env=embedded_env(var_dir, **extra),
         capture_output=True,
         text=True,
         timeout=60,
@@ -66,25 +54,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator:
-    processes: list[subprocess.Popen] = []
-
-    def run(command: str, **extra: str) -> tuple[str, str]:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), command, "--port", "0"],
-            cwd=ROOT,
-            env=_env(tmp_path, **extra),
-            stdout=subprocess.PIPE,
-            text=True,
+    with ExitStack() as stack:
+        yield lambda command, **env: stack.enter_context(
+            simulator_process(command, tmp_path, **env)
         )
-        processes.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        return line, line.split(" on ", 1)[1].split()[0]
-
-    yield run
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_the_stripe_command_and_the_settings_share_one_set_of_keys(
