@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint format check install migrate worker replica-start replica-stop replica-status bench clean
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
-	@scripts/system-packages run
+	@PYTHON=$(PYTHON) scripts/system-packages run
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements/dev.txt
@@ -15,7 +15,7 @@ $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 
 install: $(STAMP)
 
-## Run the whole platform on embedded defaults: web, Celery worker + beat, DashScope simulator.
+## Run the whole platform on embedded defaults: web, Celery worker + beat, the simulators.
 run: $(STAMP)
 	@scripts/run-embedded
 
