@@ -19,7 +19,7 @@ from billing.tests.factories import CreditPackageFactory
 
 pytestmark = pytest.mark.django_db
 
-MIGRATION = "0004_default_packages"
+MIGRATION = "0005_default_packages"
 CATALOGUE = [
     ("Starter", 100, [("CNY", 2900), ("USD", 499)]),
     ("Standard", 500, [("CNY", 12900), ("USD", 1999)]),

@@ -19,8 +19,8 @@ from animations.models import AnimationTask, Status
 from billing import services as billing
 from billing.models import PaymentOrder, PaymentRefund
 from billing.tests.factories import CreditPackageFactory, PaymentOrderFactory
-from billing.tests.fakes.stripe_api import fake_stripe  # noqa: F401
 from billing.tests.ledger import _ledger_stays_exact  # noqa: F401  (every test ends exact)
+from billing.tests.simulators import stripe_simulator  # noqa: F401
 from storage.models import File
 
 

@@ -4,17 +4,24 @@ move; a refusal changes nothing and says why."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_tokens
 from animations.models import AnimationTask
+from billing import services as billing
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, PaymentRefund
+from billing.simulators import StripeSimulator
+from billing.tests.factories import CreditPackageFactory
+from billing.tests.simulators import sign
 from config.support.tests.conftest import client_for, staff_in
 from config.tests.admin import run_action
 
@@ -35,6 +42,22 @@ def trail(obj: object) -> list[str]:
         .order_by("id")
         .values_list("change_message", flat=True)
     )
+
+
+def _paid_through_stripe(user: User, stripe: StripeSimulator) -> PaymentOrder:
+    """An order the Stripe simulator knows: created, paid and notified as in production."""
+    package = CreditPackageFactory(credits=500, prices={"USD": 999})
+    order = billing.create_stripe_order(user, package_id=package.pk)
+    payload = json.dumps(
+        stripe.event("checkout.session.completed", stripe.pay(order.provider_session_id))
+    )
+    Client().post(
+        "/api/payments/webhook/stripe",
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    return PaymentOrder.objects.get(pk=order.pk, status="paid")
 
 
 def messages_of(response) -> list[str]:
@@ -78,7 +101,9 @@ def test_the_roles_hold_what_the_issue_says() -> None:
     assert support | finance | {"accounts.deactivate_user", "auth.change_group"} <= superusers
 
 
-def test_a_support_agent_cannot_refund_a_payment(support_client, customer, fake_stripe) -> None:
+def test_a_support_agent_cannot_refund_a_payment(
+    support_client, customer, stripe_simulator
+) -> None:
     order = customer.stripe_order
     changelist = support_client.get(ORDERS)
     customer_page = support_client.get(page(customer)).content.decode()
@@ -94,7 +119,7 @@ def test_a_support_agent_cannot_refund_a_payment(support_client, customer, fake_
     # Payments offer this role no action at all: a posted one is only the list again
     assert chosen.status_code == 200 and "form" not in chosen.context
     assert applied.status_code == 200 and "form" not in applied.context
-    assert fake_stripe.refunds == []
+    assert stripe_simulator.refunds == []
     assert not PaymentRefund.objects.filter(order=order).exists()
     assert PaymentOrder.objects.get(pk=order.pk).status == "paid"
     assert trail(order) == []
@@ -116,9 +141,9 @@ def test_a_support_agent_cannot_adjust_credits_or_refund_job_credits(
 
 
 def test_finance_refunds_with_a_reason_into_the_log_and_the_ledger_and_returns(
-    finance_client, customer, fake_stripe
+    finance_client, customer, stripe_simulator
 ) -> None:
-    order = customer.stripe_order
+    order = _paid_through_stripe(customer.user, stripe_simulator)
     balance = CreditAccount.objects.get(user=customer.user).balance
 
     response = run_action(
@@ -126,8 +151,8 @@ def test_finance_refunds_with_a_reason_into_the_log_and_the_ledger_and_returns(
     )
 
     assert response.status_code == 302 and response["Location"] == page(customer)
-    [sent] = fake_stripe.refunds
-    assert (sent["payment_intent"], sent["amount"]) == ("pi_3MeiPaid", 999)
+    [sent] = stripe_simulator.refunds
+    assert (sent["payment_intent"], sent["amount"]) == (order.provider_payment_id, 999)
     refund = PaymentRefund.objects.get(order=order)
     assert (refund.status, refund.reason, refund.staff.email) == (
         "succeeded",

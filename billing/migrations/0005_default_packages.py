@@ -17,7 +17,7 @@ def create_defaults(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("billing", "0003_ledger_kind_valid"),
+        ("billing", "0004_order_provider_payment_id_index"),
     ]
 
     operations = [
