@@ -24,8 +24,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import hooks
 from accounts.models import User
-from accounts.regions import client_ip, region_for_request
+from accounts.regions import region_for_request
 from accounts.staff import is_staff_page
+from config.client_address import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

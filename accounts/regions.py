@@ -3,15 +3,12 @@
 In order: a country header set by a CDN we trust (``REGION_COUNTRY_HEADER``),
 else a GeoIP lookup of the client address (a MaxMind database at
 ``GEOIP_DATABASE_PATH`` when set, else the embedded ``iptocc`` database), else
-``DEFAULT_REGION``. The client address is ``REMOTE_ADDR`` unless that is one of
-``TRUSTED_PROXIES``; then ``X-Forwarded-For`` is walked from the right past
-our own proxies, because only the entries our proxies appended can be believed.
-No lookup leaves the process.
+``DEFAULT_REGION``. The client address is ``config.client_address.client_ip``
+(the one rule every throttle uses too). No lookup leaves the process.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from functools import lru_cache
 
 import geoip2.database
@@ -21,41 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.models import Region
-
-_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@lru_cache(maxsize=8)
-def _trusted_networks(cidrs: tuple[str, ...]) -> tuple[_Network, ...]:
-    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
-
-
-def _parse(value: str) -> _IPAddress | None:
-    try:
-        return ipaddress.ip_address(value.strip())
-    except ValueError:
-        return None
-
-
-def _trusted(ip: _IPAddress) -> bool:
-    networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
-    return any(ip in n for n in networks)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The address of the client, trusting X-Forwarded-For only from our proxies."""
-    remote = _parse(request.META.get("REMOTE_ADDR", ""))
-    if remote is None:
-        return None
-    if not _trusted(remote):
-        return str(remote)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    hops = [h for h in (_parse(p) for p in forwarded.split(",")) if h is not None]
-    for hop in reversed(hops):
-        if not _trusted(hop):
-            return str(hop)
-    return str(hops[0]) if hops else str(remote)
+from config.client_address import client_ip
 
 
 @lru_cache(maxsize=2)

@@ -5,24 +5,20 @@ or for the social logins the signed-in user linking a provider: before the
 provider answers, an anonymous social sign-in names no account of ours.
 
 Rates are the scopes in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (see the
-ACCOUNTS section of the settings), read at request time. Over the limit, DRF
-answers 429 with ``Retry-After``.
+ACCOUNTS section of the settings), read at request time. The client address is
+the platform's one rule (``config.throttling``). Over the limit, DRF answers
+429 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 from rest_framework.request import Request
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from accounts.regions import client_ip
+from config.throttling import ClientAddressThrottle
 
 
-class _Throttle(SimpleRateThrottle):
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-
+class _Throttle(ClientAddressThrottle):
     def ident_for(self, request: Request) -> str | None:
         raise NotImplementedError
 
@@ -35,7 +31,7 @@ class _Throttle(SimpleRateThrottle):
 
 class _PerIP(_Throttle):
     def ident_for(self, request: Request) -> str | None:
-        return client_ip(request._request)
+        return self.get_ident(request)
 
 
 class _PerEmail(_Throttle):

@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.regions import client_ip
 from billing import services
 from billing.api.serializers import (
     CreditPackageSerializer,
@@ -22,6 +21,7 @@ from billing.api.serializers import (
     WechatPaymentSerializer,
 )
 from billing.errors import EventProcessingFailed
+from config.client_address import client_ip
 from config.errors import DomainError
 
 IDEMPOTENCY_KEY = OpenApiParameter(

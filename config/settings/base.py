@@ -275,10 +275,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # DRF's own, keyed by the client address of config.client_address (TRUSTED_PROXIES).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "config.throttling.AnonRateThrottle",
+        "config.throttling.UserRateThrottle",
+        "config.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -339,6 +340,8 @@ LOGGING = configure_logging(LOG_FORMAT, LOG_LEVEL)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # RequestIdMiddleware has already validated (or generated) X-Request-ID.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# RequestIdMiddleware binds the client address by config.client_address's rule.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # PROMETHEUS
 # ------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from config.db_router import use_primary
+from config.throttling import UserRateThrottle
 from storage import services, signing
 from storage.api.parsers import LimitedMultiPartParser
 from storage.api.serializers import FileSerializer, UploadSerializer
@@ -30,10 +30,6 @@ class UploadThrottle(UserRateThrottle):
     """Uploads per user (``uploads`` rate): each one is streamed, decoded and stored."""
 
     scope = "uploads"
-
-    def get_rate(self) -> str | None:
-        # Read at request time, not frozen at import like DRF's class attribute.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
 
 class UploadView(APIView):
