@@ -26,9 +26,10 @@ COPY --chown=app:app . .
 # manifest). Production settings refuse to load without these variables; the
 # values below exist only for this build step and are never used at runtime.
 RUN DJANGO_SECRET_KEY=collectstatic-build-step-only-not-a-runtime-key \
-    JWT_SIGNING_KEY=collectstatic-build-step-only \
+    JWT_SIGNING_KEY=collectstatic-build-step-only-not-a-runtime-jwt-key \
     DJANGO_ALLOWED_HOSTS=localhost \
     DATABASE_URL=mysql://build@127.0.0.1:3306/build \
+    EMAIL_URL=smtp://build@127.0.0.1:25 \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var \
     && chown -R app:app /app/var /app/staticfiles

@@ -9,7 +9,24 @@ from django.core.exceptions import ImproperlyConfigured
 os.environ["PAYMENT_SIMULATORS"] = "false"
 
 from .base import *  # noqa: F403
-from .base import DATABASES, LOG_LEVEL, SECRET_KEY, configure_logging, env
+from .base import (
+    DATABASES,
+    EMAIL_BACKEND,
+    LOG_LEVEL,
+    SECRET_KEY,
+    SIMPLE_JWT,
+    configure_logging,
+    env,
+)
+
+# Backends that deliver nothing: they print (password-reset keys on stdout), keep
+# mail in memory or in files, or drop it.
+_DEVELOPMENT_MAIL_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+}
 
 DEBUG = False
 # base.py chose its log format from its own DEBUG default; production logs JSON.
@@ -26,6 +43,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     raise ImproperlyConfigured("Production needs MySQL/MariaDB, not SQLite.")
 if not env.str("JWT_SIGNING_KEY", default=""):
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be set (a key of its own, not SECRET_KEY).")
+if len(SIMPLE_JWT["SIGNING_KEY"]) < 32:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be a random value of 32+ characters.")
+if SIMPLE_JWT["SIGNING_KEY"] == SECRET_KEY:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY.")
+if EMAIL_BACKEND in _DEVELOPMENT_MAIL_BACKENDS:
+    raise ImproperlyConfigured(
+        "EMAIL_URL (or EMAIL_BACKEND) must name a mail backend that delivers, such as "
+        f"smtp://user:password@host:587; {EMAIL_BACKEND} would not send verification "
+        "and password-reset emails (the console one prints their keys to the logs)."
+    )
 
 # Staff reach the admin only with a second factor (allauth MFA: TOTP, recovery codes).
 ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=True)

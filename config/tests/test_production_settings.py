@@ -20,6 +20,7 @@ GOOD = {
     "JWT_SIGNING_KEY": "j" * 50,
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "mysql://app:pw@127.0.0.1:3306/animate",
+    "EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587",
 }
 
 PROBE = """
@@ -76,6 +77,7 @@ def _run(env: dict[str, str], tmp_path: Path, code: str = "import django; django
         ("DJANGO_ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS must list the hosts"),
         ("DATABASE_URL", "DATABASE_URL must point at the primary database"),
         ("JWT_SIGNING_KEY", "JWT_SIGNING_KEY must be set"),
+        ("EMAIL_URL", "EMAIL_URL (or EMAIL_BACKEND) must name a mail backend"),
     ],
 )
 def test_production_refuses_to_start_without(missing, message, tmp_path):
@@ -158,3 +160,61 @@ def test_production_never_uses_the_payment_simulators(tmp_path):
         "refused": ["billing.stripe_gateway", "billing.wechat_gateway"],
     }
     assert not (tmp_path / "var" / "simulators").exists()
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+    ],
+)
+def test_production_refuses_a_mail_backend_that_delivers_nothing(backend, tmp_path):
+    # EMAIL_URL unset and EMAIL_BACKEND naming a development backend, or an
+    # EMAIL_URL that resolves to one (console://).
+    env = {k: v for k, v in GOOD.items() if k != "EMAIL_URL"}
+
+    named = _run({**env, "EMAIL_BACKEND": backend}, tmp_path)
+    console_url = _run({**env, "EMAIL_URL": "consolemail://"}, tmp_path)
+
+    assert named.returncode != 0
+    assert f"{backend} would not send" in named.stderr
+    assert console_url.returncode != 0
+    assert "would not send" in console_url.stderr
+
+
+def test_production_starts_with_an_smtp_url_or_a_delivering_backend(tmp_path):
+    probe = "import django; django.setup(); from django.conf import settings; "
+    probe += "print(settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)"
+
+    smtp = _run(GOOD, tmp_path, probe)
+    other = _run(
+        {**{k: v for k, v in GOOD.items() if k != "EMAIL_URL"}, "EMAIL_BACKEND": "anymail.X"},
+        tmp_path,
+        "import django; django.setup()",
+    )
+
+    assert smtp.returncode == 0, smtp.stderr
+    assert smtp.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.example.com",
+        "587",
+    ]
+    assert other.returncode == 0, other.stderr
+
+
+@pytest.mark.parametrize(
+    ("jwt_key", "message"),
+    [
+        ("a", "JWT_SIGNING_KEY must be a random value of 32+ characters"),
+        ("j" * 31, "JWT_SIGNING_KEY must be a random value of 32+ characters"),
+        ("k" * 50, "JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY"),
+    ],
+)
+def test_production_refuses_a_weak_or_reused_jwt_key(jwt_key, message, tmp_path):
+    result = _run({**GOOD, "JWT_SIGNING_KEY": jwt_key}, tmp_path)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
