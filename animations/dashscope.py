@@ -254,17 +254,24 @@ class DashScopeClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the provider: safe to send again.
             metrics.PROVIDER_CALLS.labels(kind=kind, outcome="connect_error").inc()
+            # The message may reach the task's error (clients read it): ours. What
+            # the connection said is kept in the raw body, for the logs and staff.
             raise ProviderError(
-                "ConnectionError", str(exc) or "connect failed", retryable=True
+                "ConnectionError",
+                "The provider could not be reached.",
+                retryable=True,
+                body={"code": "ConnectionError", "message": str(exc) or type(exc).__name__},
             ) from exc
         except httpx.TransportError as exc:
             # The request may have been received: a submit's outcome is unknown.
             metrics.PROVIDER_CALLS.labels(kind=kind, outcome="timeout").inc()
+            code = "Timeout" if isinstance(exc, httpx.TimeoutException) else "ConnectionReset"
             raise ProviderError(
-                "Timeout" if isinstance(exc, httpx.TimeoutException) else "ConnectionReset",
-                str(exc) or type(exc).__name__,
+                code,
+                "The connection to the provider failed.",
                 retryable=True,
                 unknown_outcome=kind == "submit",
+                body={"code": code, "message": str(exc) or type(exc).__name__},
             ) from exc
         if response.status_code != 200:
             error = parse_error(response)

@@ -3,7 +3,8 @@
 ``STRIPE_API_BASE`` points the client elsewhere (the Stripe simulator, in the
 embedded mode and the tests). Every
 Stripe failure is classified here, once: our callers see
-``PaymentProviderUnavailable`` (503) and never a ``stripe`` exception.
+``PaymentProviderUnavailable`` (503) and never a ``stripe`` exception; what
+Stripe said is its ``internal_detail`` (logs, staff), never the client's detail.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     try:
         return fn(*args, **kwargs).to_dict()
     except stripe.StripeError as exc:
-        raise PaymentProviderUnavailable(f"Stripe: {exc.user_message or exc}") from exc
+        # Stripe's words (and a connection error's host and port) are for the
+        # logs and staff; the client reads ours.
+        raise PaymentProviderUnavailable(internal=f"Stripe: {exc.user_message or exc}") from exc
 
 
 def create_checkout_session(

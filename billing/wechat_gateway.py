@@ -75,15 +75,16 @@ def _call(fn: Any, *, missing_ok: bool = False, **kwargs: Any) -> tuple[int, dic
     try:
         status, body = fn(**kwargs)
     except requests.RequestException as exc:
-        raise PaymentProviderUnavailable(f"WeChat Pay: {exc.__class__.__name__}") from exc
+        raise PaymentProviderUnavailable(internal=f"WeChat Pay: {exc}") from exc
     except Exception as exc:  # the library raises bare Exception on a bad response signature
-        raise PaymentProviderUnavailable(f"WeChat Pay: {exc}") from exc
+        raise PaymentProviderUnavailable(internal=f"WeChat Pay: {exc}") from exc
     data = json.loads(body) if isinstance(body, str) and body else {}
     if status == 404 and missing_ok:
         return status, {}
     if not 200 <= status < 300:
         raise PaymentProviderUnavailable(
-            f"WeChat Pay answered {status}: {data.get('code', '')} {data.get('message', '')}"
+            internal=f"WeChat Pay answered {status}: "
+            f"{data.get('code', '')} {data.get('message', '')}".strip()
         )
     return status, data
 

@@ -99,7 +99,8 @@ def apply_each(
         try:
             result = action(obj)
         except DomainError as error:
-            refused.append(f"{obj.pk}: {error.code} ({error.detail})")  # type: ignore[attr-defined]
+            # Staff read what went wrong below us too (a provider's own words).
+            refused.append(f"{obj.pk}: {error.code} ({error.internal_detail})")  # type: ignore[attr-defined]
             continue
         note = f"{done}{f' ({result})' if isinstance(result, str) else ''}. Reason: {reason}"
         modeladmin.log_change(request, obj, note)

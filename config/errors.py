@@ -15,25 +15,43 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import structlog
 from django import db
 from django.http import HttpRequest, JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.status import is_server_error
+
+logger = structlog.get_logger(__name__)
 
 SERVER_ERROR_DETAIL = "A server error occurred."
 
 
 class DomainError(Exception):
-    """A business rule said no. Subclasses set ``code`` and ``status_code``."""
+    """A business rule said no. Subclasses set ``code`` and ``status_code``.
+
+    ``detail`` is what the client reads: our words. ``internal`` is what went
+    wrong below us (a provider's message, a connection error), for the logs,
+    staff and stored failure reasons, never for a response; ``internal_detail``
+    is that, or ``detail`` when there is nothing more to say.
+    """
 
     code: ClassVar[str] = "error"
     status_code: ClassVar[int] = 400
     default_detail: ClassVar[str] = "The request could not be completed."
 
-    def __init__(self, detail: str | None = None, *, attr: str | None = None, **extra: Any):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        attr: str | None = None,
+        internal: str | None = None,
+        **extra: Any,
+    ):
         self.detail = detail or self.default_detail
         self.attr = attr
+        self.internal_detail = internal or self.detail
         self.extra = extra
         super().__init__(self.detail)
 
@@ -86,6 +104,24 @@ class ExceptionHandler(_BaseHandler):
             data["errors"][0]["attr"] = error.attr
             data["errors"][0].update(error.extra)
         return data
+
+    def report_exception(self, exc: exceptions.APIException, response: Response) -> None:
+        # A 503 (or 502, 504) we answered on purpose is a dependency that is down, not
+        # a crash: logged here (error level, so error trackers still see it) with its
+        # real status and the exception below it, and not sent as Django's
+        # got_request_exception, which django-structlog logs as request_failed
+        # code=500. 500s keep the signal.
+        if not is_server_error(exc.status_code) or exc.status_code == 500:
+            super().report_exception(exc, response)
+            return
+        error = getattr(exc, "domain_error", None)
+        logger.error(
+            "request_dependency_unavailable",
+            status=exc.status_code,
+            error_code=error.code if error is not None else exc.get_codes(),
+            internal=error.internal_detail if error is not None else str(exc.detail),
+            exc_info=self.exc,
+        )
 
     def get_response(self, exc: exceptions.APIException, data: dict) -> Response:
         response = super().get_response(exc, data)

@@ -133,3 +133,7 @@ def test_refused_connection_is_retryable_and_known_not_sent(urls) -> None:
     with pytest.raises(ProviderError) as caught:
         _submit(client, urls)
     assert (caught.value.retryable, caught.value.unknown_outcome) == (True, False)
+    # The message may reach a task's error, which clients read: ours, no address.
+    assert caught.value.message == "The provider could not be reached."
+    assert "127.0.0.1" not in caught.value.message
+    assert caught.value.body["code"] == "ConnectionError"

@@ -178,7 +178,7 @@ def create_stripe_order(
             expires_at=int(expires_at.timestamp()),
         )
     except DomainError as exc:
-        _fail_unopened(order, exc.detail)
+        _fail_unopened(order, exc.internal_detail)
         raise
     order.provider_session_id = session["id"]
     order.checkout_url = session.get("url") or ""
@@ -227,7 +227,7 @@ def create_wechat_order(
             return_url=settings.WECHATPAY_H5_REDIRECT_URL.replace("{PAYMENT_ID}", str(order.pk)),
         )
     except DomainError as exc:
-        _fail_unopened(order, exc.detail)
+        _fail_unopened(order, exc.internal_detail)
         raise
     order.code_url = result.get("code_url", "")
     order.h5_url = result.get("h5_url", "")
@@ -315,7 +315,7 @@ def reconcile_pending(*, older_than_minutes: int, dry_run: bool = False) -> dict
         try:
             results[str(order.pk)] = reconcile_order(order)
         except DomainError as exc:
-            results[str(order.pk)] = f"error: {exc.detail}"
+            results[str(order.pk)] = f"error: {exc.internal_detail}"
     return results
 
 
@@ -341,7 +341,9 @@ def expire_pending_orders(*, now: datetime | None = None) -> int:
             else:
                 settle_unpaid(order, status=OrderStatus.FAILED, reason="No checkout session.")
         except DomainError as exc:
-            logger.warning("could not expire order", order_id=str(order.pk), error=exc.detail)
+            logger.warning(
+                "could not expire order", order_id=str(order.pk), error=exc.internal_detail
+            )
             continue
         order.refresh_from_db()
         canceled += order.status == OrderStatus.CANCELED

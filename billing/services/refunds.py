@@ -176,7 +176,7 @@ def reconcile_refunds(*, older_than_minutes: int) -> dict[str, str]:
                 )
             results[str(row.pk)] = settle_refund(row, status=status).status
         except DomainError as exc:
-            results[str(row.pk)] = f"error: {exc.detail}"
+            results[str(row.pk)] = f"error: {exc.internal_detail}"
     return results
 
 
