@@ -119,9 +119,17 @@ def retrieve_refund(refund_id: str) -> dict[str, Any]:
     return _call(_client().v1.refunds.retrieve, refund_id)
 
 
+def _signed_at(signature: str | None) -> int:
+    """The ``t=`` of a ``Stripe-Signature`` header the library has already verified."""
+    stamps = [p[2:] for p in (signature or "").split(",") if p.strip().startswith("t=")]
+    return int(stamps[0].strip()) if stamps else 0
+
+
 def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
     """The event as a plain dict, once ``Stripe-Signature`` proves it came from Stripe
-    with our endpoint secret within the tolerance; ``invalid_signature`` otherwise."""
+    with our endpoint secret, no older than ``STRIPE_WEBHOOK_TOLERANCE`` and no more
+    than ``STRIPE_WEBHOOK_CLOCK_SKEW`` seconds ahead of our clock;
+    ``invalid_signature`` otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise PaymentProviderNotConfigured("Stripe webhooks are not configured.")
     try:
@@ -135,6 +143,10 @@ def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
         event = json.loads(text)
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise InvalidSignature() from exc
+    # The library refuses only timestamps older than the tolerance; one from the
+    # future would stretch the replay window by as much, so the skew is bounded.
+    if _signed_at(signature) > time.time() + settings.STRIPE_WEBHOOK_CLOCK_SKEW:
+        raise InvalidSignature("The notification's signature is timestamped in the future.")
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise InvalidSignature("The event is not a Stripe event.")
     return event

@@ -559,6 +559,8 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="") or (
     f"http://127.0.0.1:{STRIPE_SIMULATOR_PORT}" if _stripe_simulated else "https://api.stripe.com"
 )
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+# How far ahead of our clock a signature's timestamp may be (clock skew).
+STRIPE_WEBHOOK_CLOCK_SKEW = env.int("STRIPE_WEBHOOK_CLOCK_SKEW", default=60)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Where Checkout sends the browser back: {PAYMENT_ID} is our payment's id,
 # {CHECKOUT_SESSION_ID} Stripe's session id. The console's return page reads
