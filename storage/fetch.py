@@ -1,6 +1,7 @@
 """The guarded downloader behind URL imports and result mirroring.
 
-Only http(s). Every address a URL's host resolves to must be public, checked
+Only http(s). Every address a URL's host resolves to must be public (an IPv6
+address carrying an IPv4 one, mapped or 6to4, is judged by that one), checked
 before the request, again at connect time on the address actually dialled (so
 a DNS answer that changes between the two cannot smuggle in a private address),
 on the socket's peer address after connecting, and on every redirect hop.
@@ -63,9 +64,16 @@ def system_resolve(host: str) -> list[str]:
 
 
 def _address(ip: str) -> IPAddress:
+    """The address that decides: an IPv6 address that carries an IPv4 one
+    (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002:AABB:CCDD::/48``) is judged by
+    the IPv4 address inside, since that is where its packets end up (Python
+    calls all of 2002::/16 global, whatever it embeds)."""
     addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return addr.ipv4_mapped
+        if addr.sixtofour is not None:
+            return addr.sixtofour
     return addr
 
 
@@ -109,8 +117,9 @@ def check_addresses(host: str, ips: Iterable[str]) -> list[str]:
         if not _allowed(ip):
             addr = _address(ip)
             reason = _why_not(addr)
+            shown = str(addr) if str(addr) == ip else f"{ip} (carrying {addr})"
             raise UnsafeUrl(
-                f"{host} resolves to {addr}, a {reason.replace('_', '-')} address; "
+                f"{host} resolves to {shown}, a {reason.replace('_', '-')} address; "
                 "only public addresses may be fetched.",
                 attr="url",
                 reason=reason,

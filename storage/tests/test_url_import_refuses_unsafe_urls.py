@@ -91,6 +91,48 @@ def test_host_resolving_to_a_private_range_is_refused(ip, reason) -> None:
     assert File.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("ip", "reason"),
+    [
+        ("2002:c0a8:0101::1", "private"),  # 6to4 of 192.168.1.1
+        ("2002:0a00:0001:1::5", "private"),  # 10.0.0.1
+        ("2002:7f00:0001::", "loopback"),  # 127.0.0.1
+        ("2002:a9fe:a9fe::1", "metadata"),  # 169.254.169.254
+        ("2002:6440:0001::1", "not_public"),  # 100.64.0.1, shared address space
+    ],
+)
+def test_6to4_addresses_carrying_a_non_public_ipv4_are_refused(ip, reason) -> None:
+    # Given a host whose AAAA answer is a 6to4 address around a private IPv4 one
+    resolver = Resolver({"media.example.com": [ip]})
+
+    # Then the guard judges the IPv4 address inside, before any connection
+    assert is_public_address(ip) is False
+    with pytest.raises(UnsafeUrl) as refused:
+        services.import_from_url(
+            UserFactory(), "https://media.example.com/a.jpg", kind="image", resolve=resolver
+        )
+    assert refused.value.extra["reason"] == reason
+    assert f"{ip} (carrying " in refused.value.detail
+    assert resolver.asked == ["media.example.com"]
+    assert File.objects.count() == 0
+
+
+def test_a_6to4_address_literal_is_refused_without_resolving() -> None:
+    resolver = Resolver({})
+
+    with pytest.raises(UnsafeUrl) as refused:
+        services.import_from_url(
+            UserFactory(), "http://[2002:c0a8:101::1]/a.jpg", kind="image", resolve=resolver
+        )
+
+    assert refused.value.extra["reason"] == "private"
+    assert resolver.asked == []
+
+
+def test_a_6to4_address_carrying_a_public_ipv4_is_public() -> None:
+    assert is_public_address("2002:0808:0808::1") is True  # 8.8.8.8
+
+
 def test_mixed_dns_answer_is_refused_before_connecting() -> None:
     resolver = Resolver({"cdn.example.com": ["93.184.216.34", "10.0.0.9"]})
     with pytest.raises(UnsafeUrl) as refused:
