@@ -109,6 +109,10 @@ def register(request: HttpRequest, *, email: str, password: str, display_name: s
     except (smtplib.SMTPException, OSError):
         # The account exists either way; a failed mail must not turn sign-up into a 500.
         logger.warning("verification_email_failed", user_id=str(user.id), exc_info=True)
+    finally:
+        # allauth notes the pending verification in the session; our clients hold
+        # JWTs, so no session row or cookie may outlive the request.
+        request.session.flush()
     return user
 
 
