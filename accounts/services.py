@@ -331,18 +331,42 @@ def deactivate(user: User, *, by: User | None = None) -> None:
 
 
 def check_reauthentication(
-    user: User, *, password: str | None, auth_method: str | None, auth_time: int | None
+    request: HttpRequest,
+    user: User,
+    *,
+    password: str | None,
+    auth_method: str | None,
+    auth_time: int | None,
 ) -> None:
     """The user proved who they are just now: their password, or a social sign-in
-    no older than ``ACCOUNTS_REAUTH_MAX_AGE`` seconds (for accounts without one)."""
+    no older than ``ACCOUNTS_REAUTH_MAX_AGE`` seconds (for accounts without one).
+
+    A password is checked the way sign-in checks it, through allauth's adapter,
+    so wrong ones count towards the same failed-login limit of the account's
+    email: a signed-in token is no password oracle, and a lockout earned at
+    login holds here too (``TooManyAttempts``, 429).
+    """
     if password:
-        if user.has_usable_password() and user.check_password(password):
+        if user.has_usable_password() and _password_matches(request, user, password):
             return
         raise InvalidCredentials("The password is incorrect.", attr="password")
     fresh = auth_time is not None and time.time() - auth_time <= settings.ACCOUNTS_REAUTH_MAX_AGE
     if auth_method and auth_method != PASSWORD and fresh:
         return
     raise ReauthenticationRequired()
+
+
+def _password_matches(request: HttpRequest, user: User, password: str) -> bool:
+    if not user.email:
+        # No email, no allauth login key: the per-account throttle of the view bounds it.
+        return user.check_password(password)
+    try:
+        found = get_account_adapter(request).authenticate(
+            request, email=user.email, password=password
+        )
+    except ValidationError as exc:
+        raise TooManyAttempts(retry_after=_login_lockout_seconds()) from exc
+    return found is not None and found.pk == user.pk
 
 
 def erase_account(user: User) -> None:

@@ -1,8 +1,9 @@
 """Throttles of the sign-in endpoints: per client address and per account.
 
 The account is the email a request names (register, login, password reset),
-or for the social logins the signed-in user linking a provider: before the
-provider answers, an anonymous social sign-in names no account of ours.
+or the signed-in user: linking a provider (before the provider answers, an
+anonymous social sign-in names no account of ours), or re-entering the
+password to erase the account.
 
 Rates are the scopes in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (see the
 ACCOUNTS section of the settings), read at request time. The client address is
@@ -68,3 +69,9 @@ class SocialIPThrottle(_PerIP):
 
 class SocialAccountThrottle(_PerUser):
     scope = "social_account"
+
+
+class ReauthAccountThrottle(_PerUser):
+    """Password re-checks of a signed-in account (erasure), at login's per-account rate."""
+
+    scope = "auth_account"

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
@@ -40,6 +41,7 @@ from accounts.throttles import (
     AuthIPThrottle,
     PasswordResetAccountThrottle,
     PasswordResetIPThrottle,
+    ReauthAccountThrottle,
     SocialAccountThrottle,
     SocialIPThrottle,
 )
@@ -306,22 +308,31 @@ class ProfileView(APIView):
 
 class AccountView(APIView):
     permission_classes = [IsAuthenticated]
+    # Erasing re-checks the password: throttled per account, as login is.
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ReauthAccountThrottle]
 
     @extend_schema(
         tags=TAG_USERS,
         request=EraseAccountSerializer,
         responses={
             204: None,
+            400: OpenApiResponse(description="invalid_credentials: the password is wrong"),
             403: OpenApiResponse(description="reauthentication_required"),
+            429: OpenApiResponse(
+                description="throttled: too many attempts for this account (with Retry-After)"
+            ),
         },
         summary="Delete your account: personal data erased, every token revoked.",
         description="Needs the password, or an access token from a social sign-in within "
-        "ACCOUNTS_REAUTH_MAX_AGE seconds (403 reauthentication_required otherwise).",
+        "ACCOUNTS_REAUTH_MAX_AGE seconds (403 reauthentication_required otherwise). "
+        "Attempts are throttled per account like sign-in, and wrong passwords count "
+        "towards the same failed-login limit as POST /api/auth/login.",
     )
     def delete(self, request: Request) -> Response:
         data = _valid(EraseAccountSerializer, request)
         token = request.auth
         services.check_reauthentication(
+            request._request,
             request.user,
             password=data.get("password") or None,
             auth_method=token.get("amr") if token is not None else None,
