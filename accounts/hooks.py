@@ -1,8 +1,8 @@
 """Hooks other apps register with, so that dependencies point one way.
 
 ``accounts`` knows nothing of files, jobs or money. An app that must act when
-a user signs up or is erased registers a function here from its
-``AppConfig.ready()``; accounts' services call every registered function
+a user signs up, has an email address verified or is erased registers a
+function here from its ``AppConfig.ready()``; accounts' services call every registered function
 explicitly, inside their own transaction. This is a plain, visible list, not a
 signal: ``registered()`` shows what will run.
 
@@ -14,14 +14,17 @@ must not call slow outside services inside the transaction: schedule that with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 Hook = Callable[["User"], None]
+# ``fn(user, email)``: ``email`` is the address just proved to be the user's.
+EmailHook = Callable[["User", str], None]
 
 _signup: list[tuple[str, Hook]] = []
+_email_verified: list[tuple[str, EmailHook]] = []
 _erasure: list[tuple[str, Hook]] = []
 
 
@@ -30,6 +33,19 @@ def on_signup(name: str) -> Callable[[Hook], Hook]:
 
     def register(fn: Hook) -> Hook:
         _add(_signup, name, fn)
+        return fn
+
+    return register
+
+
+def on_email_verified(name: str) -> Callable[[EmailHook], EmailHook]:
+    """Register ``fn(user, email)`` to run in the transaction that proves ``email``
+    belongs to ``user``: a verification link followed, or a sign-in (or link) with
+    a provider that vouches for the address (Google's ``email_verified``). It may
+    run again for the same user and address, so it must be idempotent."""
+
+    def register(fn: EmailHook) -> EmailHook:
+        _add(_email_verified, name, fn)
         return fn
 
     return register
@@ -45,7 +61,7 @@ def on_erasure(name: str) -> Callable[[Hook], Hook]:
     return register
 
 
-def _add(hooks: list[tuple[str, Hook]], name: str, fn: Hook) -> None:
+def _add(hooks: list[tuple[str, Any]], name: str, fn: Any) -> None:
     hooks[:] = [(n, f) for n, f in hooks if n != name]
     hooks.append((name, fn))
 
@@ -56,6 +72,13 @@ def run_signup_hooks(user: User) -> None:
         fn(user)
 
 
+def run_email_verified_hooks(user: User, email: str) -> None:
+    """Call every email-verified hook, in registration order; the caller holds the
+    transaction."""
+    for _name, fn in _email_verified:
+        fn(user, email)
+
+
 def run_erasure_hooks(user: User) -> None:
     """Call every erasure hook, in registration order; the caller holds the transaction."""
     for _name, fn in _erasure:
@@ -64,10 +87,15 @@ def run_erasure_hooks(user: User) -> None:
 
 def registered() -> dict[str, list[str]]:
     """The names of the registered hooks: what sign-up and erasure will run."""
-    return {"signup": [n for n, _ in _signup], "erasure": [n for n, _ in _erasure]}
+    return {
+        "signup": [n for n, _ in _signup],
+        "email_verified": [n for n, _ in _email_verified],
+        "erasure": [n for n, _ in _erasure],
+    }
 
 
 def unregister(name: str) -> None:
     """Remove the hooks registered under ``name`` (tests register their own)."""
     _signup[:] = [(n, f) for n, f in _signup if n != name]
+    _email_verified[:] = [(n, f) for n, f in _email_verified if n != name]
     _erasure[:] = [(n, f) for n, f in _erasure if n != name]

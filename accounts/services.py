@@ -12,6 +12,7 @@ from __future__ import annotations
 import smtplib
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from allauth.account import app_settings as allauth_settings
@@ -35,6 +36,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.urls import NoReverseMatch
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -68,6 +70,37 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+# Mailboxes that ignore dots in the local part (and googlemail is gmail).
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def canonical_email(email: str) -> str:
+    """The mailbox an address delivers to, as far as one can tell from the outside:
+    normalised, without a ``+tag`` in the local part, and for Gmail without dots.
+    Accounts stay keyed by the address as typed; this decides what counts as "the
+    same address" for the sign-up bonus and the per-address register throttle, so
+    that ``a+1@`` and ``a+2@`` are one mailbox, not two bonuses."""
+    local, at, domain = normalize_email(email).rpartition("@")
+    if not at:
+        return normalize_email(email)
+    local = local.split("+", 1)[0] or local
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+def email_digest(email: str) -> str:
+    """A keyed hash (HMAC-SHA256, ``ACCOUNTS_EMAIL_DIGEST_KEY``) of the canonical
+    address: lets a rule remember an address after its account is erased (the
+    sign-up bonus is once per address ever) without keeping the address itself."""
+    return salted_hmac(
+        "accounts.email_digest",
+        canonical_email(email),
+        secret=settings.ACCOUNTS_EMAIL_DIGEST_KEY,
+        algorithm="sha256",
+    ).hexdigest()
+
+
 # Email and password ---------------------------------------------------------
 
 
@@ -77,43 +110,72 @@ def register(request: HttpRequest, *, email: str, password: str, display_name: s
     The email must be unused by any account (allauth's unique-email rule); the
     password passes Django's validators. The user's region comes from the
     request. Sign-up hooks run in the creating transaction; the verification
-    email is sent after it commits.
+    email is sent after it commits. No credits yet: the sign-up bonus waits for
+    the address to be verified (``verify_email``).
+
+    The contract answers a taken address with ``email_taken`` (a new user is
+    signed in at once, so the answer cannot wait for the mailbox), which makes
+    this an enumeration oracle; it is bounded instead (see docs/architecture.md,
+    "Account enumeration"): per-address and per-IP throttles, and both answers
+    cost the same: the password is validated and hashed before the address is
+    looked at, and each sends one email, the verification link to a new
+    address or, to the owner of a taken one, a note that someone tried it.
     """
     email = normalize_email(email)
     adapter = get_account_adapter(request)
-    # allauth's rule (any account with this address, verified or not), and our column.
-    if (
-        account_flows.manage_email.assess_unique_email(email) is not True
-        or User.objects.filter(email=email).exists()
-    ):
-        raise EmailTaken(attr="email")
     user: User = adapter.new_user(request)
     user.email = email
     user.display_name = display_name.strip()
     user.region = region_for_request(request)
     try:
-        adapter.clean_password(password, user=user)
-    except ValidationError as exc:
-        raise InvalidPassword(" ".join(exc.messages), attr="password") from exc
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-            setup_user_email(request, user, [])
-            hooks.run_signup_hooks(user)
-    except IntegrityError as exc:
-        # Two registrations raced past the check above; the unique email decided.
-        raise EmailTaken(attr="email") from exc
-    try:
-        account_flows.email_verification.send_verification_email_for_user(request, user)
-    except (smtplib.SMTPException, OSError):
-        # The account exists either way; a failed mail must not turn sign-up into a 500.
-        logger.warning("verification_email_failed", user_id=str(user.id), exc_info=True)
+        try:
+            adapter.clean_password(password, user=user)
+        except ValidationError as exc:
+            raise InvalidPassword(" ".join(exc.messages), attr="password") from exc
+        user.set_password(password)
+        # allauth's rule (any account with this address, verified or not), and our column.
+        if (
+            account_flows.manage_email.assess_unique_email(email) is not True
+            or User.objects.filter(email=email).exists()
+        ):
+            _send_or_log(request, "account_exists_email_failed", _tell_owner, email)
+            raise EmailTaken(attr="email")
+        try:
+            with transaction.atomic():
+                user.save()
+                setup_user_email(request, user, [])
+                hooks.run_signup_hooks(user)
+        except IntegrityError as exc:
+            # Two registrations raced past the check above; the unique email decided.
+            raise EmailTaken(attr="email") from exc
+        _send_or_log(
+            request,
+            "verification_email_failed",
+            account_flows.email_verification.send_verification_email_for_user,
+            user,
+        )
     finally:
         # allauth notes the pending verification in the session; our clients hold
         # JWTs, so no session row or cookie may outlive the request.
         request.session.flush()
     return user
+
+
+def _tell_owner(request: HttpRequest, email: str) -> None:
+    """To the owner of a taken address: someone tried to sign up with it."""
+    get_account_adapter(request).send_mail(
+        "account/email/account_already_exists",
+        email,
+        {"email": email, "sign_in_url": settings.FRONTEND_URL},
+    )
+
+
+def _send_or_log(request: HttpRequest, event: str, send: Any, *args: Any) -> None:
+    try:
+        send(request, *args)
+    except (smtplib.SMTPException, OSError):
+        # The answer must not depend on the mail server: a failed mail is logged.
+        logger.warning(event, exc_info=True)
 
 
 def authenticate(request: HttpRequest, *, email: str, password: str) -> User:
@@ -137,12 +199,15 @@ def _login_lockout_seconds() -> int:
 
 
 def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:
-    """Mark the address that allauth's signed ``key`` names as verified."""
+    """Mark the address that allauth's signed ``key`` names as verified, and run the
+    email-verified hooks (the sign-up bonus) in the same transaction."""
     confirmation = get_emailconfirmation_model().from_key(key)
     if confirmation is None:
         raise InvalidKey(attr="key")
     with transaction.atomic():
         address = confirmation.confirm(request)
+        if address:
+            hooks.run_email_verified_hooks(address.user, address.email)
     if not address:
         raise InvalidKey(attr="key")
     return address
@@ -257,6 +322,7 @@ def social_sign_in(
     try:
         with transaction.atomic():
             social_flows.login.complete_login(request, sociallogin, raises=True)
+            _provider_verified_emails(link_to or request.user, sociallogin)
     except NoReverseMatch as exc:
         # allauth parks a sign-up it cannot finish (the email belongs to another
         # account) and redirects to its own sign-up page, which an API lacks.
@@ -282,6 +348,17 @@ def social_sign_in(
     if sociallogin.user is not None and not sociallogin.user.is_active:
         raise AccountDisabled()
     raise SocialLoginFailed()
+
+
+def _provider_verified_emails(user: User | AnonymousUser, sociallogin: SocialLogin) -> None:
+    """A provider that vouched for an address (Google's ``email_verified``) proved
+    it is the signed-in user's: the email-verified hooks run, in the sign-in's
+    transaction. An unverified or absent email (WeChat) proves nothing."""
+    if not user.is_authenticated:
+        return
+    for address in sociallogin.email_addresses:
+        if address.verified and address.email:
+            hooks.run_email_verified_hooks(user, normalize_email(address.email))
 
 
 # Tokens and the end of an account -------------------------------------------

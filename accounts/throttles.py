@@ -41,6 +41,16 @@ class _PerEmail(_Throttle):
         return email.strip().lower() if isinstance(email, str) and email.strip() else None
 
 
+class _PerMailbox(_Throttle):
+    """The mailbox the email names: ``a+1@`` and ``A.b@gmail`` count as ``a@``/``ab@``."""
+
+    def ident_for(self, request: Request) -> str | None:
+        from accounts.services import canonical_email
+
+        email = _PerEmail.ident_for(self, request)  # type: ignore[arg-type]
+        return canonical_email(email) if email else None
+
+
 class _PerUser(_Throttle):
     def ident_for(self, request: Request) -> str | None:
         user = request.user
@@ -53,6 +63,17 @@ class AuthIPThrottle(_PerIP):
 
 class AuthAccountThrottle(_PerEmail):
     scope = "auth_account"
+
+
+class RegisterIPThrottle(_PerIP):
+    scope = "register_ip"
+
+
+class RegisterAccountThrottle(_PerMailbox):
+    """Sign-up attempts naming one address, whoever sends them: bounds how often a
+    taken address can be probed (and its owner told), see ``services.register``."""
+
+    scope = "register_account"
 
 
 class PasswordResetIPThrottle(_PerIP):

@@ -8,8 +8,8 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from accounts.hooks import on_erasure, on_signup
+        from accounts.hooks import on_email_verified, on_erasure
         from billing import services
 
-        on_signup("billing")(services.grant_signup_bonus_hook)
+        on_email_verified("billing")(services.grant_signup_bonus_hook)
         on_erasure("billing")(services.detach_personal_data)

@@ -125,6 +125,22 @@ class LedgerEntry(models.Model):
         raise ValueError("Ledger entries are append-only and are never deleted.")
 
 
+class SignupBonusClaim(models.Model):
+    """An email address that has had its sign-up bonus, remembered as a keyed hash
+    of its canonical form (``accounts.services.email_digest``), not the address, so
+    that it outlives the erasure of its account: the bonus is once per address ever,
+    and once per account (one claim each). Rows are never deleted."""
+
+    address_digest = models.CharField(max_length=64, unique=True)
+    account = models.OneToOneField(
+        CreditAccount, on_delete=models.PROTECT, related_name="signup_bonus_claim"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.address_digest[:12]}… -> account {self.account_id}"
+
+
 class CreditPackage(models.Model):
     """A product on sale: so many credits, at a price per currency."""
 

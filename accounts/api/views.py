@@ -42,6 +42,8 @@ from accounts.throttles import (
     PasswordResetAccountThrottle,
     PasswordResetIPThrottle,
     ReauthAccountThrottle,
+    RegisterAccountThrottle,
+    RegisterIPThrottle,
     SocialAccountThrottle,
     SocialIPThrottle,
 )
@@ -74,13 +76,24 @@ def _auth_body(user: User, *, method: str, auth_time: int | None = None) -> dict
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
+    throttle_classes = [RegisterIPThrottle, RegisterAccountThrottle]
 
     @extend_schema(
         tags=TAG_AUTH,
         request=RegisterSerializer,
-        responses={201: AuthResponseSerializer},
+        responses={
+            201: AuthResponseSerializer,
+            400: OpenApiResponse(description="email_taken, invalid_password, validation_error"),
+            429: OpenApiResponse(
+                description="throttled: too many sign-ups from this address, or naming this "
+                "email (with Retry-After)"
+            ),
+        },
         summary="Create an account with email and password; sends a verification email.",
+        description="The account is signed in at once. Its sign-up bonus is granted when the "
+        "email is verified (POST /api/auth/email/verify), once per email address ever. "
+        "An address already in use answers email_taken and its owner is told by email; "
+        "attempts are throttled per client address and per email address.",
     )
     def post(self, request: Request) -> Response:
         data = _valid(RegisterSerializer, request)

@@ -74,7 +74,11 @@ def test_register_with_taken_email_is_refused_and_creates_nothing(api_client, ho
     assert response.json()["errors"][0]["attr"] == "email"
     assert User.objects.count() == 1
     assert hook_calls["signup"] == []
-    assert mail.outbox == []
+    # The owner is told instead (one email either way: the answers cost the same).
+    [notice] = mail.outbox
+    assert notice.to == ["ada@example.com"]
+    assert "already exists" in notice.body
+    assert "verify-email?key=" not in notice.body
 
 
 def test_register_with_weak_password_is_refused_by_django_validators(api_client) -> None:

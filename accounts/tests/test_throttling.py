@@ -66,7 +66,7 @@ def test_login_is_throttled_per_ip_with_retry_after(api_client, rates) -> None:
 
 
 def test_register_is_throttled(api_client, rates) -> None:
-    rates(auth_ip="1/min")
+    rates(register_ip="1/min")
     first = api_client.post(
         "/api/auth/register", {"email": "a@example.com", "password": "copper-kettle-55-rain"}
     )

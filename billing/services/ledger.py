@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, Sum
 
+from accounts.services import email_digest
 from billing import metrics
 from billing.errors import (
     InsufficientCredits,
@@ -30,6 +31,7 @@ from billing.models import (
     LedgerEntry,
     OrderStatus,
     PaymentOrder,
+    SignupBonusClaim,
 )
 
 if TYPE_CHECKING:
@@ -137,14 +139,46 @@ def grant_bonus(user: User, amount: int, *, key: str, reason: str = "") -> Ledge
     return _grant(user, amount, kind=EntryKind.BONUS, key=key, reason=reason)
 
 
-def grant_signup_bonus(user: User) -> LedgerEntry | None:
-    """Give ``SIGNUP_BONUS_CREDITS`` once per account, at registration; nothing when it is 0."""
+def grant_signup_bonus(user: User, *, email: str) -> LedgerEntry | None:
+    """Give ``SIGNUP_BONUS_CREDITS`` (may be 0: nothing) for the verified ``email``
+    of ``user``, once per account and once per address ever.
+
+    Called when an address is proved (its verification link, or a provider that
+    vouches for it), never at registration: an unverified throwaway address gets
+    nothing. The address is remembered as a keyed hash of its canonical form
+    (``SignupBonusClaim``, unique), which survives the account's erasure, so
+    erasing and registering again, or ``a+1@``/``a+2@`` of one mailbox, gives no
+    second bonus. Under the account's row lock: the ledger key decides "this
+    account already has it", the unique digest "this address already had it"
+    (also between two accounts racing with one address). Disabled and erased
+    accounts get nothing.
+    """
     amount = settings.SIGNUP_BONUS_CREDITS
-    if amount <= 0:
+    if amount <= 0 or not user.is_active or user.erased_at is not None:
         return None
-    return _grant(
-        user, amount, kind=EntryKind.SIGNUP_BONUS, key=SIGNUP_BONUS_KEY, reason="Sign-up bonus"
-    )
+    digest = email_digest(email)
+    with transaction.atomic():
+        account = _locked_account(user)
+        earlier = _earlier(account, SIGNUP_BONUS_KEY)
+        if earlier is not None:
+            return earlier
+        try:
+            with transaction.atomic():
+                SignupBonusClaim.objects.create(address_digest=digest, account=account)
+        except IntegrityError:
+            logger.info("signup_bonus_already_claimed", user_id=str(user.pk))
+            return None
+        entry = _append(
+            account,
+            kind=EntryKind.SIGNUP_BONUS,
+            key=SIGNUP_BONUS_KEY,
+            amount=amount,
+            reason="Sign-up bonus",
+        )
+        transaction.on_commit(
+            lambda: metrics.CREDITS_GRANTED.labels(kind=EntryKind.SIGNUP_BONUS).inc(amount)
+        )
+        return entry
 
 
 def grant_purchase(order: PaymentOrder) -> LedgerEntry:
@@ -435,6 +469,7 @@ def _check_account(account_id: int) -> list[str]:
 # ------------------------------------------------------------------------------
 
 
-def grant_signup_bonus_hook(user: User) -> None:
-    """Registered with ``accounts.hooks.on_signup``: the sign-up bonus, once."""
-    grant_signup_bonus(user)
+def grant_signup_bonus_hook(user: User, email: str) -> None:
+    """Registered with ``accounts.hooks.on_email_verified``: the sign-up bonus, once
+    per account and per address."""
+    grant_signup_bonus(user, email=email)

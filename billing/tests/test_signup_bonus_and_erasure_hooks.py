@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.hooks import registered, run_erasure_hooks, run_signup_hooks
+from accounts.hooks import registered, run_email_verified_hooks, run_erasure_hooks
 from accounts.tests.factories import UserFactory
 from billing.models import CreditAccount, LedgerEntry, PaymentOrder, ProviderEvent
 from billing.tests.factories import PaymentOrderFactory
@@ -11,30 +11,23 @@ pytestmark = pytest.mark.django_db
 
 
 def test_billing_registers_with_the_account_hooks() -> None:
-    assert "billing" in registered()["signup"]
+    assert "billing" in registered()["email_verified"]
     assert "billing" in registered()["erasure"]
+    # Registering grants nothing: the bonus waits for a verified address.
+    assert "billing" not in registered()["signup"]
 
 
-def test_signup_grants_the_configured_bonus_once(settings) -> None:
+def test_a_verified_email_hook_grants_the_configured_bonus_once(settings) -> None:
     settings.SIGNUP_BONUS_CREDITS = 100
     user = UserFactory()
 
-    run_signup_hooks(user)
-    run_signup_hooks(user)
+    run_email_verified_hooks(user, user.email)
+    run_email_verified_hooks(user, user.email)
 
     assert CreditAccount.objects.get(user=user).balance == 100
     assert list(LedgerEntry.objects.filter(account__user=user).values_list("kind", "amount")) == [
         ("signup_bonus", 100)
     ]
-
-
-def test_no_bonus_entry_when_the_bonus_is_zero(settings) -> None:
-    settings.SIGNUP_BONUS_CREDITS = 0
-    user = UserFactory()
-
-    run_signup_hooks(user)
-
-    assert not LedgerEntry.objects.filter(account__user=user).exists()
 
 
 def test_erasure_keeps_orders_and_ledger_but_drops_payer_details() -> None:
@@ -56,21 +49,6 @@ def test_erasure_keeps_orders_and_ledger_but_drops_payer_details() -> None:
     assert order.payer_openid == ""
     assert event.payload == {"id": "EV-1", "type": "TRANSACTION.SUCCESS", "redacted": True}
     assert event.headers == {}
-
-
-def test_registering_through_the_api_gives_the_bonus_at_once(api_client, settings) -> None:
-    settings.SIGNUP_BONUS_CREDITS = 100
-
-    response = api_client.post(
-        "/api/auth/register",
-        {"email": "new@example.com", "password": "a-long-enough-passphrase-42"},
-    )
-
-    assert response.status_code == 201
-    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
-    credits = api_client.get("/api/users/credits").json()
-    assert (credits["balance"], credits["available"]) == (100, 100)
-    assert [e["kind"] for e in credits["recent"]] == ["signup_bonus"]
 
 
 def test_deleting_the_account_keeps_orders_and_ledger_anonymised(api_client) -> None:

@@ -386,6 +386,10 @@ ACCOUNTS_VERIFY_EMAIL_URL = env.str(
 ACCOUNTS_RESET_PASSWORD_URL = env.str(
     "ACCOUNTS_RESET_PASSWORD_URL", default=FRONTEND_URL + "/reset-password?key={key}"
 )
+# The key of the hash that remembers an email address after its account is erased
+# (the sign-up bonus is once per address ever). Keep it stable: a new key forgets
+# every address. Empty: DJANGO_SECRET_KEY.
+ACCOUNTS_EMAIL_DIGEST_KEY = env.str("ACCOUNTS_EMAIL_DIGEST_KEY", default="") or SECRET_KEY
 # Erasing an account without a password needs a social sign-in this recent (seconds).
 ACCOUNTS_REAUTH_MAX_AGE = env.int("ACCOUNTS_REAUTH_MAX_AGE", default=300)
 # Google's certificates are cached this long when the response gives no max-age.
@@ -394,6 +398,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
     {
         "auth_ip": env.str("THROTTLE_AUTH_IP", default="30/min"),
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/min"),
+        # Register answers email_taken (the contract): bounded per address and per IP.
+        "register_ip": env.str("THROTTLE_REGISTER_IP", default="20/hour"),
+        "register_account": env.str("THROTTLE_REGISTER_ACCOUNT", default="5/hour"),
         "password_reset_ip": env.str("THROTTLE_PASSWORD_RESET_IP", default="10/hour"),
         "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
         "social_ip": env.str("THROTTLE_SOCIAL_IP", default="30/min"),
@@ -535,7 +542,9 @@ CELERY_BEAT_SCHEDULE["storage-retry-unpurged"] = {
 
 # BILLING
 # ------------------------------------------------------------------------------
-# Credits a new account receives once, so a new user can try a job at once.
+# Credits a new account receives once its email is verified (or at a social sign-in
+# with a verified email), once per address ever (billing.services.grant_signup_bonus);
+# 0 turns the bonus off.
 SIGNUP_BONUS_CREDITS = env.int("SIGNUP_BONUS_CREDITS", default=100)
 # How long a pending order stays payable before it is closed at the provider.
 PAYMENT_ORDER_TTL_MINUTES = env.int("PAYMENT_ORDER_TTL_MINUTES", default=30)
