@@ -138,9 +138,29 @@ def test_ports_line_up_between_gunicorn_prometheus_and_grafana(compose):
     assert services["web"]["ports"] == [f"{bind_port}:{bind_port}"]
     assert job["metrics_path"] == "/metrics"
     assert job["static_configs"][0]["targets"] == [f"web:{bind_port}"]
-    assert services["prometheus"]["ports"] == ["9090:9090"]
+    assert services["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
     assert datasource["url"] == "http://prometheus:9090"
-    assert services["grafana"]["ports"] == ["3000:3000"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
+
+
+def test_only_web_is_published_beyond_the_hosts_loopback(compose):
+    # Prometheus answers any query without a password, metrics /metrics hides
+    # included; Grafana is for operators. Only the web service faces the network.
+    published = {
+        name: [p for p in service.get("ports", []) if not str(p).startswith("127.0.0.1:")]
+        for name, service in compose["services"].items()
+    }
+
+    assert {name: ports for name, ports in published.items() if ports} == {"web": ["8000:8000"]}
+
+
+def test_the_published_web_server_believes_no_ones_forwarded_headers(compose):
+    # gunicorn's --forwarded-allow-ips=* on a published port would take the scheme,
+    # SCRIPT_NAME and PATH_INFO from any client; its default trusts loopback only.
+    command = compose["services"]["web"]["command"]
+
+    assert not [arg for arg in command if arg.startswith("--forwarded-allow-ips")]
+    assert "FORWARDED_ALLOW_IPS" not in compose["services"]["web"]["environment"]
 
 
 def test_the_replicas_follow_the_primary_by_gtid(compose):
