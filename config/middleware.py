@@ -38,3 +38,41 @@ class RequestIdMiddleware:
             structlog.contextvars.unbind_contextvars("request_id", "ip")
         response["X-Request-ID"] = request_id
         return response
+
+
+class JsonErrorPagesMiddleware:
+    """Django's own error pages in the contract's shape, whatever ``DEBUG`` says.
+
+    Outside DRF, production already answers 400/404/500 with ``config.errors``'
+    JSON handlers; with ``DEBUG`` on, Django renders its technical pages instead
+    (the 404 lists every URL pattern, the 500 the settings and the traceback).
+    Any HTML or plain-text 400, 404 or 500 is replaced here by the JSON the
+    handlers give, so a client sees one shape in every mode and DEBUG leaks
+    nothing to it (the traceback is still logged). A view that means to answer
+    such a status with a page of its own (a single-page app's) sets
+    ``response.error_page = True`` on it.
+
+    It sits inside CorsMiddleware and SecurityMiddleware, so the replacement gets
+    their headers, and outside everything that may fail (sessions, CommonMiddleware's
+    host check), so their errors are converted too.
+    """
+
+    _HANDLERS = {400: "json_400", 404: "json_404", 500: "json_500"}
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        handler = self._HANDLERS.get(response.status_code)
+        content_type = response.get("Content-Type", "")
+        if (
+            handler is None
+            or getattr(response, "error_page", False)
+            or not content_type.startswith(("text/html", "text/plain"))
+        ):
+            return response
+        from config import errors
+
+        replacement: HttpResponse = getattr(errors, handler)(request)
+        return replacement

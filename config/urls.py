@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -29,8 +28,6 @@ urlpatterns = [
     path("api/payments/", include("billing.api.urls")),
 ]
 
-if settings.DEBUG:
-    from django.views.static import serve
-
-    # Local media in the embedded default; real deployments use signed S3/OSS URLs.
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+# No /media/ route in any mode: a local file is read only through its signed,
+# expiring link (storage.services.signed_url -> /api/videos/files/<id>.<ext>),
+# the same code path as S3 and OSS presigned URLs.

@@ -24,7 +24,11 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 
 # GENERAL
 # ------------------------------------------------------------------------------
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off by default, the embedded mode included: Django's debug pages list the URL
+# patterns and settings, and DEBUG keeps every SQL query in memory. What was
+# convenient about it stays without it: console logs, static files served by
+# WhiteNoise from the apps, JSON error pages (config.middleware).
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-embedded-default-key-change-me")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 # The externally visible base URL of this server: links in emails and, in the
@@ -163,6 +167,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Django's own 400/404/500 pages as contract JSON, in every mode (DEBUG too).
+    "config.middleware.JsonErrorPagesMiddleware",
     # Outside the session middleware, so a session write pins the client too.
     "config.db_router.PinningMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -185,6 +191,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Without collectstatic (the embedded mode), WhiteNoise finds the apps' static
+# files in their own directories when asked; production collects them at build
+# time and turns both off.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
@@ -330,9 +341,9 @@ CORS_ALLOW_HEADERS = [
     "x-request-id",
 ]
 
-# LOGGING (structlog; JSON in production, console in development)
+# LOGGING (structlog; JSON in production, console otherwise)
 # ------------------------------------------------------------------------------
-LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 from config.logging import configure_logging  # noqa: E402
 

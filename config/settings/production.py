@@ -29,7 +29,10 @@ _DEVELOPMENT_MAIL_BACKENDS = {
 }
 
 DEBUG = False
-# base.py chose its log format from its own DEBUG default; production logs JSON.
+# collectstatic ran in the image: WhiteNoise serves STATIC_ROOT, indexed at start.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
+# base.py logs for a console; production logs JSON.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING = configure_logging(LOG_FORMAT, LOG_LEVEL)
 

@@ -58,7 +58,7 @@ def test_no_environment_at_all_gives_the_embedded_defaults(tmp_path):
         "replicas": [],
         "cache": "django.core.cache.backends.locmem.LocMemCache",
         "broker": "filesystem://",
-        "debug": True,
+        "debug": False,
         "control": str(tmp_path / "var" / "celery" / "control"),
     }
     assert (tmp_path / "var" / "celery" / "out").is_dir()
