@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +39,8 @@ from storage.models import Backend, File, FileKind
 log = structlog.get_logger(__name__)
 
 _BACKEND_ERRORS = (OSError, BotoCoreError, ClientError, OssError)
+# A caller's last check of an import's probed content, before it is written.
+Accept = Callable[[media.MediaInfo], None]
 _INPUT_KINDS = (FileKind.IMAGE, FileKind.VIDEO)
 
 
@@ -50,12 +52,22 @@ def store_upload(owner: User, upload: UploadedFile, *, kind: str) -> File:
 
 
 def import_from_url(
-    owner: User, url: str, *, kind: str, resolve: fetch.Resolver | None = None
+    owner: User,
+    url: str,
+    *,
+    kind: str,
+    resolve: fetch.Resolver | None = None,
+    accept: Accept | None = None,
 ) -> File:
     """Download ``url`` through the guarded downloader (public addresses only,
-    bounded size, time and redirects) and store it exactly as an upload would be."""
+    bounded size, time and redirects) and store it exactly as an upload would be.
+
+    ``accept(info)``, when given, runs once the content has passed every check
+    and before anything is written (the caller's last word, e.g. whether the
+    user can pay for a video this long): if it raises, nothing is stored and
+    the downloaded copy, a temporary file, is removed."""
     with fetch.download(url, max_bytes=_max_bytes(kind), resolve=resolve) as got:
-        return _store_input(owner, got.path, kind=kind)
+        return _store_input(owner, got.path, kind=kind, accept=accept)
 
 
 def mirror_result(
@@ -242,12 +254,14 @@ def _max_bytes(kind: str) -> int:
     return settings.STORAGE_MAX_VIDEO_BYTES
 
 
-def _store_input(owner: User, path: str, *, kind: str) -> File:
+def _store_input(owner: User, path: str, *, kind: str, accept: Accept | None = None) -> File:
     if kind not in _INPUT_KINDS:
         raise ValueError(f"kind must be image or video, not {kind!r}")
     size = os.path.getsize(path)
     info = media.probe(path)
     media.check_input(info, path, kind=kind, size=size)
+    if accept is not None:
+        accept(info)
     return _put(owner, path, info=info, kind=kind, size=size, sha256=_sha256(path))
 
 

@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from animations import services
@@ -20,6 +21,7 @@ from animations.api.serializers import (
     TaskSerializer,
 )
 from animations.models import AnimationTask, TaskType
+from storage.api.views import UploadThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -35,6 +37,12 @@ TASK_RESPONSES = {
 
 class _AnimateView(APIView):
     task_type: str = ""
+    # Each image_url / video_url is an upload: imports share the uploads throttle.
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
+
+    def uploads_in(self, request: Request) -> int:
+        data = request.data if hasattr(request.data, "get") else {}
+        return sum(1 for name in ("image_url", "video_url") if data.get(name))
 
     def post(self, request: Request) -> Response:
         serializer = AnimateRequestSerializer(data=request.data)
@@ -47,6 +55,8 @@ class _AnimateView(APIView):
             return Response(TaskSerializer(existing).data, status=status.HTTP_202_ACCEPTED)
         inputs = services.resolve_inputs(
             request.user,
+            type=self.task_type,
+            mode=data["mode"],
             image_id=data.get("image_id"),
             image_url=data.get("image_url"),
             video_id=data.get("video_id"),
@@ -69,10 +79,19 @@ _CREATE_SCHEMA = {
     "responses": {
         202: TaskSerializer,
         400: OpenApiResponse(description="Invalid input, or a URL import failed its media checks"),
-        402: OpenApiResponse(description="insufficient_credits, with needed and available"),
+        402: OpenApiResponse(
+            description="insufficient_credits, with needed and available. With a "
+            "video_url it is checked before anything is downloaded (for the shortest "
+            "video the provider takes) and again once the video is read, before it is "
+            "stored; a refused request stores nothing."
+        ),
         404: OpenApiResponse(description="file_not_found: the image or video is not yours"),
         413: OpenApiResponse(description="file_too_large (URL import)"),
         415: OpenApiResponse(description="unsupported_media (URL import)"),
+        429: OpenApiResponse(
+            description="throttled (with Retry-After): each image_url and video_url counts "
+            "as an upload against the uploads rate"
+        ),
     },
 }
 

@@ -28,6 +28,7 @@ from animations.services.common import client_for, price, provider_delta
 from animations.services.create import (
     Inputs,
     create_task,
+    discard_imports,
     resolve_inputs,
     task_for,
     task_for_key,
@@ -74,6 +75,7 @@ __all__ = [
     "claim_next_queued",
     "client_for",
     "create_task",
+    "discard_imports",
     "dispatch",
     "estimated_finish",
     "expected_run",

@@ -4,7 +4,7 @@ user's tasks."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -17,6 +17,7 @@ from animations.errors import InputNotFound, InvalidInput, TaskNotFound
 from animations.models import MODELS, AnimationTask, Status
 from animations.services.common import kick, price
 from billing import services as billing
+from storage import media
 from storage import services as storage
 from storage.models import File, FileKind
 
@@ -27,6 +28,8 @@ log = structlog.get_logger(__name__)
 class Inputs:
     image: File
     video: File
+    # The files this request imported from URLs: discarded if no task uses them.
+    imported: list[File] = field(default_factory=list)
 
 
 def _own_file(user: User, file_id: Any, *, kind: str, attr: str) -> File:
@@ -45,28 +48,71 @@ def _own_file(user: User, file_id: Any, *, kind: str, attr: str) -> File:
 def resolve_inputs(
     user: User,
     *,
+    type: str,
+    mode: str,
     image_id: Any = None,
     image_url: str | None = None,
     video_id: Any = None,
     video_url: str | None = None,
 ) -> Inputs:
     """The caller's own files, or URLs imported into their storage with the upload
-    checks. Runs before any transaction: an import is a download."""
+    checks. Runs before any transaction: an import is a download.
+
+    The job's price is checked before any download, so an account that cannot pay
+    has nothing fetched on its behalf: with the reference video's length when it
+    is the caller's own file, else (the length of a video at a URL is known only
+    once it is read) with the shortest video the provider takes; then, once the
+    imported video is probed and before it is written, with its real length. A
+    refusal at any step leaves nothing stored: a file this request already
+    imported is deleted with its object (``discard_imports``).
+    """
     if (image_id is None) == (not image_url):
         raise InvalidInput("Give exactly one of image_id or image_url.", attr="image_id")
     if (video_id is None) == (not video_url):
         raise InvalidInput("Give exactly one of video_id or video_url.", attr="video_id")
+    model = MODELS[type]
+    image: File | None = None
+    video: File | None = None
     if image_id is not None:
         image = _own_file(user, image_id, kind=FileKind.IMAGE, attr="image_id")
-    else:
-        image = storage.import_from_url(user, str(image_url), kind=FileKind.IMAGE)
     if video_id is not None:
         video = _own_file(user, video_id, kind=FileKind.VIDEO, attr="video_id")
-    else:
-        video = storage.import_from_url(user, str(video_url), kind=FileKind.VIDEO)
-    if not video.duration:
+    if video is not None and not video.duration:
         raise InvalidInput("The video's duration is unknown.", attr="video_id")
-    return Inputs(image=image, video=video)
+    if image is not None and video is not None:
+        return Inputs(image=image, video=video)
+    seconds = float(video.duration) if video is not None else media.VIDEO_MIN_SECONDS
+    billing.ensure_available(user, price(model, mode, seconds))
+
+    def affordable(info: media.MediaInfo) -> None:
+        billing.ensure_available(user, price(model, mode, info.duration))
+
+    imported: list[File] = []
+    try:
+        if video is None:
+            # First: its length decides the price, and a refusal then stores nothing.
+            video = storage.import_from_url(
+                user, str(video_url), kind=FileKind.VIDEO, accept=affordable
+            )
+            imported.append(video)
+        if image is None:
+            image = storage.import_from_url(user, str(image_url), kind=FileKind.IMAGE)
+            imported.append(image)
+    except BaseException:
+        _discard(imported)
+        raise
+    return Inputs(image=image, video=video, imported=imported)
+
+
+def discard_imports(inputs: Inputs) -> None:
+    """Delete the files ``inputs`` imported (rows marked deleted, objects removed
+    on commit): the request that fetched them made no task of them."""
+    _discard(inputs.imported)
+
+
+def _discard(files: list[File]) -> None:
+    if files:
+        storage.delete_files(File.objects.filter(pk__in=[f.pk for f in files]))
 
 
 def task_for_key(user: User, idempotency_key: str | None) -> AnimationTask | None:
@@ -89,9 +135,11 @@ def create_task(
     """Reserve the estimated cost (reference video seconds x the model's rate) and
     create the queued task in one transaction; submission is enqueued on commit.
     The same ``idempotency_key`` from the same user returns the first task and
-    charges nothing more. Returns ``(task, created)``."""
+    charges nothing more. Files the request imported that end up in no task are
+    discarded. Returns ``(task, created)``."""
     existing = task_for_key(user, idempotency_key)
     if existing is not None:
+        discard_imports(inputs)
         return existing, False
     model = MODELS[type]
     duration = float(inputs.video.duration or 0)
@@ -116,10 +164,15 @@ def create_task(
             transaction.on_commit(kick)
     except IntegrityError:
         # A concurrent request with the same key won the unique constraint.
+        discard_imports(inputs)
         existing = task_for_key(user, idempotency_key)
         if existing is None:
             raise
         return existing, False
+    except BaseException:
+        # Credits spent meanwhile (402), a dependency down: no task uses the imports.
+        discard_imports(inputs)
+        raise
     log.info("animation_created", task_id=str(task.id), type=type, mode=mode, credits=cost)
     return task, True
 

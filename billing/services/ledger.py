@@ -194,6 +194,16 @@ def grant_purchase(order: PaymentOrder) -> LedgerEntry:
     )
 
 
+def ensure_available(user: User, amount: int) -> None:
+    """Refuse now (``insufficient_credits``, 402, ``needed``/``available``), reserving
+    nothing, when ``amount`` is more than the user's available credits: a check
+    before slow work a refusal would waste (a download), not a promise, since
+    only ``reserve`` under the account's lock decides."""
+    available = account_for(user).available
+    if available < amount:
+        raise InsufficientCredits(needed=amount, available=available)
+
+
 def reserve(user: User, amount: int, *, ref: str, key: str) -> LedgerEntry:
     """Set ``amount`` credits aside for ``ref`` (e.g. ``animation_task:<uuid>``).
 

@@ -27,9 +27,32 @@ _CHUNK = 256 * 1024
 
 
 class UploadThrottle(UserRateThrottle):
-    """Uploads per user (``uploads`` rate): each one is streamed, decoded and stored."""
+    """Uploads per user (``uploads`` rate): each one is streamed, decoded and stored.
+
+    A URL import is an upload too. A view whose requests may carry several, or
+    none, says how many with ``uploads_in(request)`` (the animate endpoints: one
+    per ``*_url``); each counts, and a request that would pass the limit is
+    refused whole (429), before anything is fetched.
+    """
 
     scope = "uploads"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        count = view.uploads_in(request) if hasattr(view, "uploads_in") else 1
+        if count <= 0 or self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) + count > self.num_requests:
+            return self.throttle_failure()
+        self.history[:0] = [self.now] * count
+        self.cache.set(self.key, self.history, self.duration)
+        return True
 
 
 class UploadView(APIView):

@@ -11,6 +11,8 @@ from config.tests.loopback_server import LoopbackServer
 class MediaHost:
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
+        # Every path asked for, in order: what was downloaded (or tried).
+        self.hits: list[str] = []
         host = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -20,6 +22,7 @@ class MediaHost:
                 return
 
             def do_GET(self) -> None:
+                host.hits.append(self.path.split("?")[0])
                 entry = host.files.get(self.path.split("?")[0])
                 status, (data, ctype) = (200, entry) if entry else (404, (b"missing", "text/plain"))
                 self.send_response(status)
