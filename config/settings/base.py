@@ -541,7 +541,8 @@ STORAGE_ALLOW_LOOPBACK_IMPORTS = env.bool("STORAGE_ALLOW_LOOPBACK_IMPORTS", defa
 # Result mirroring: attempts on transient errors (5xx, connection), first backoff.
 STORAGE_MIRROR_ATTEMPTS = env.int("STORAGE_MIRROR_ATTEMPTS", default=4)
 STORAGE_MIRROR_BACKOFF = env.float("STORAGE_MIRROR_BACKOFF", default=1.0)
-# Uploads per user: each is streamed to disk, decoded and stored.
+# Uploads per user: each is streamed to disk, decoded and stored. A URL import
+# (image_url / video_url of an animate request) counts as one.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["uploads"] = env.str("THROTTLE_UPLOADS", default="30/min")
 # Uploads go to a temporary file from the first byte, never held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0
