@@ -10,6 +10,7 @@ Stripe said is its ``internal_detail`` (logs, staff), never the client's detail.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import stripe

@@ -35,7 +35,7 @@ def _events(caplog: pytest.LogCaptureFixture) -> list[dict]:
 
 
 def test_stripe_unreachable_answers_our_words_and_logs_the_exception_with_503(
-    api_client, fake_stripe, settings, closed_port, caplog
+    api_client, stripe_simulator, settings, closed_port, caplog
 ) -> None:
     # given Stripe's API unreachable
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}"
@@ -67,11 +67,11 @@ def test_stripe_unreachable_answers_our_words_and_logs_the_exception_with_503(
     assert not [e for e in events if e["event"] == "request_failed"]
 
 
-def test_a_stripe_error_message_is_not_passed_to_the_client(api_client, fake_stripe) -> None:
+def test_a_stripe_error_message_is_not_passed_to_the_client(api_client, stripe_simulator) -> None:
     # given Stripe answering a server error with a message of its own
     package = CreditPackageFactory()
     api_client.force_authenticate(UserFactory())
-    fake_stripe.fail_next = 500
+    stripe_simulator.fail(500, times=5)
 
     response = api_client.post("/api/payments/stripe/create", {"package_id": package.pk})
 
@@ -81,7 +81,7 @@ def test_a_stripe_error_message_is_not_passed_to_the_client(api_client, fake_str
 
 
 def test_wechat_pay_unreachable_answers_our_words(
-    api_client, fake_wechatpay, settings, closed_port, caplog
+    api_client, wechatpay_simulator, settings, closed_port, caplog
 ) -> None:
     settings.WECHATPAY_GATEWAY = f"http://127.0.0.1:{closed_port}"
     package = CreditPackageFactory(prices={"CNY": 3500})

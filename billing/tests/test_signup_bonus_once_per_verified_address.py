@@ -235,7 +235,7 @@ def test_accounts_that_had_the_bonus_at_registration_claim_their_address(api_cli
         reserved_after=0,
         idempotency_key="signup-bonus",
     )
-    migration = importlib.import_module("billing.migrations.0005_signup_bonus_claim")
+    migration = importlib.import_module("billing.migrations.0006_signup_bonus_claim")
 
     # when the migration's backfill runs (twice: it is safe to repeat)
     migration.claim_bonuses_already_given(apps, None)

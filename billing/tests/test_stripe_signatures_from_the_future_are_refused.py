@@ -12,25 +12,27 @@ from accounts.tests.factories import UserFactory
 from billing import services
 from billing.models import LedgerEntry, PaymentOrder, ProviderEvent
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import sign
+from billing.tests.simulators import sign
 
 pytestmark = pytest.mark.django_db
 URL = "/api/payments/webhook/stripe"
 
 
-def _completed_event(fake_stripe) -> str:
+def _completed_event(stripe_simulator) -> str:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     order = services.create_stripe_order(UserFactory(), package_id=package.pk)
     return json.dumps(
-        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id))
+        stripe_simulator.event(
+            "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
+        )
     )
 
 
 def test_a_signature_from_beyond_the_skew_is_refused_and_changes_nothing(
-    client, fake_stripe, settings
+    client, stripe_simulator, settings
 ) -> None:
     settings.STRIPE_WEBHOOK_CLOCK_SKEW = 60
-    payload = _completed_event(fake_stripe)
+    payload = _completed_event(stripe_simulator)
 
     response = client.post(
         URL,
@@ -46,9 +48,11 @@ def test_a_signature_from_beyond_the_skew_is_refused_and_changes_nothing(
     assert PaymentOrder.objects.get().status == "pending"
 
 
-def test_a_signature_a_little_ahead_of_our_clock_is_accepted(client, fake_stripe, settings) -> None:
+def test_a_signature_a_little_ahead_of_our_clock_is_accepted(
+    client, stripe_simulator, settings
+) -> None:
     settings.STRIPE_WEBHOOK_CLOCK_SKEW = 60
-    payload = _completed_event(fake_stripe)
+    payload = _completed_event(stripe_simulator)
 
     response = client.post(
         URL,

@@ -161,6 +161,7 @@ def test_production_never_uses_the_payment_simulators(tmp_path):
     }
     assert not (tmp_path / "var" / "simulators").exists()
 
+
 @pytest.mark.parametrize(
     "backend",
     [

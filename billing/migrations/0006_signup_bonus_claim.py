@@ -29,7 +29,7 @@ def claim_bonuses_already_given(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0004_order_provider_payment_id_index'),
+        ('billing', '0005_default_packages'),
     ]
 
     operations = [
