@@ -18,6 +18,8 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -104,6 +106,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         hooks.run_signup_hooks(user)
         sociallogin.state["created"] = True
         return user
+
+    def validate_disconnect(self, account: Any, accounts: QuerySet[Any]) -> None:
+        # allauth keeps a last provider only for accounts without a usable
+        # password; a password is no way in without an email to sign in with.
+        if not accounts.exclude(pk=account.pk).exists() and not account.user.email:
+            raise ValidationError("No email address to sign in with.", code="no_email")
 
     def get_connect_redirect_url(self, request: HttpRequest, socialaccount: Any) -> str:
         return settings.FRONTEND_URL

@@ -109,3 +109,17 @@ class ActionNotAllowed(DomainError):
     code = "not_allowed"
     status_code = 403
     default_detail = "This action is not allowed on this account."
+
+
+class ProviderNotLinked(DomainError):
+    code = "provider_not_linked"
+    status_code = 404
+    default_detail = "This sign-in provider is not linked to your account."
+
+
+class LastSignInMethod(DomainError):
+    code = "last_sign_in_method"
+    status_code = 409
+    default_detail = (
+        "This is your only way to sign in; set a password or link another provider first."
+    )

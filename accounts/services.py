@@ -50,7 +50,9 @@ from accounts.errors import (
     InvalidCredentials,
     InvalidKey,
     InvalidPassword,
+    LastSignInMethod,
     NoEmailToVerify,
+    ProviderNotLinked,
     ReauthenticationRequired,
     SignupIncomplete,
     SocialAccountTaken,
@@ -63,6 +65,8 @@ from accounts.regions import region_for_request
 logger = structlog.get_logger(__name__)
 
 PASSWORD = "password"  # noqa: S105 - the name of a sign-in method, not a secret
+# The contract's provider names and allauth's provider ids.
+PROVIDER_IDS = {"google": "google", "wechat": "weixin"}
 
 
 def normalize_email(email: str) -> str:
@@ -185,16 +189,16 @@ def authenticate(request: HttpRequest, *, email: str, password: str) -> User:
             request, email=normalize_email(email), password=password
         )
     except ValidationError as exc:
-        raise TooManyAttempts(retry_after=_login_lockout_seconds()) from exc
+        raise TooManyAttempts(retry_after=_allauth_window("login_failed")) from exc
     if user is None or not user.is_active or user.erased_at is not None:
         raise InvalidCredentials()
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
 
 
-def _login_lockout_seconds() -> int:
-    # allauth does not say when its failed-login limit lifts; its longest window is safe.
-    rates = parse_rates(allauth_settings.RATE_LIMITS.get("login_failed"))
+def _allauth_window(action: str) -> int:
+    # allauth does not say when one of its limits lifts; its longest window is safe.
+    rates = parse_rates(allauth_settings.RATE_LIMITS.get(action))
     return int(max((r.duration for r in rates), default=60))
 
 
@@ -214,11 +218,13 @@ def verify_email(request: HttpRequest, *, key: str) -> EmailAddress:
 
 
 def resend_verification_email(request: HttpRequest, user: User) -> EmailAddress:
-    """Send the verification email again (a support action) to the user's primary
-    address that is not verified yet, through allauth (its key, its per-address
-    cooldown). Refused: no such address (``no_email_to_verify``), a disabled
-    account (``account_disabled``), sent within the cooldown (``throttled``), the
-    mail server down (``email_not_sent``)."""
+    """Send the verification email again (the user's own ``POST /api/auth/email/resend``,
+    or a support action) to the user's primary address that is not verified yet,
+    through allauth (its key, its per-address cooldown). Refused: no such address
+    (``no_email_to_verify``: none, or already verified), a disabled account
+    (``account_disabled``), sent within the cooldown (``throttled``, with
+    ``retry_after``: never a mail silently skipped), the mail server down
+    (``email_not_sent``)."""
     if not user.is_active or user.erased_at is not None:
         raise AccountDisabled()
     address = (
@@ -233,7 +239,8 @@ def resend_verification_email(request: HttpRequest, user: User) -> EmailAddress:
         raise EmailNotSent() from exc
     if not sent:
         raise TooManyAttempts(
-            "A verification email was sent a few minutes ago; wait before resending."
+            "A verification email was sent a few minutes ago; wait before resending.",
+            retry_after=_allauth_window("confirm_email"),
         )
     return address
 
@@ -359,6 +366,31 @@ def _provider_verified_emails(user: User | AnonymousUser, sociallogin: SocialLog
     for address in sociallogin.email_addresses:
         if address.verified and address.email:
             hooks.run_email_verified_hooks(user, normalize_email(address.email))
+
+
+def unlink_provider(request: HttpRequest, user: User, provider: str) -> None:
+    """Unlink every account of ``provider`` (``google`` or ``wechat``) from ``user``.
+
+    allauth's disconnect rule applies (the last provider goes only if a usable
+    password stays), and ours on top (``SocialAccountAdapter.validate_disconnect``:
+    a password signs in only with an email), so an account is never left with no
+    way to sign in (``last_sign_in_method``). The user row is locked first: two
+    unlinks at once cannot each take one of the last two methods.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        accounts = list(SocialAccount.objects.filter(user=locked, provider=PROVIDER_IDS[provider]))
+        if not accounts:
+            raise ProviderNotLinked()
+        for account in accounts:
+            account.user = locked
+            try:
+                social_flows.connect.validate_disconnect(request, account)
+            except ValidationError as exc:
+                raise LastSignInMethod() from exc
+            # allauth's disconnect flow would also look the provider's app up, and
+            # a provider since unconfigured must not keep its accounts linked.
+            account.delete()
 
 
 # Tokens and the end of an account -------------------------------------------

@@ -96,3 +96,7 @@ class ReauthAccountThrottle(_PerUser):
     """Password re-checks of a signed-in account (erasure), at login's per-account rate."""
 
     scope = "auth_account"
+
+
+class EmailResendThrottle(_PerUser):
+    scope = "email_resend"

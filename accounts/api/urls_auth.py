@@ -17,4 +17,5 @@ urlpatterns = [
         name="auth-password-reset-confirm",
     ),
     path("email/verify", views.EmailVerifyView.as_view(), name="auth-email-verify"),
+    path("email/resend", views.EmailResendView.as_view(), name="auth-email-resend"),
 ]

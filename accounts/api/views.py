@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -39,6 +40,7 @@ from accounts.models import User
 from accounts.throttles import (
     AuthAccountThrottle,
     AuthIPThrottle,
+    EmailResendThrottle,
     PasswordResetAccountThrottle,
     PasswordResetIPThrottle,
     ReauthAccountThrottle,
@@ -300,6 +302,26 @@ class EmailVerifyView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class EmailResendView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [EmailResendThrottle]
+
+    @extend_schema(
+        tags=TAG_AUTH,
+        request=None,
+        responses={202: DetailSerializer},
+        summary="Email the signed-in user a new verification link.",
+        description="409 no_email_to_verify (none, or already verified); 429 throttled "
+        "while the last verification email is recent.",
+    )
+    def post(self, request: Request) -> Response:
+        services.resend_verification_email(request._request, request.user)
+        return Response(
+            {"detail": "A new verification link is on its way."},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
 class ProfileView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -352,4 +374,28 @@ class AccountView(APIView):
             auth_time=token.get("auth_time") if token is not None else None,
         )
         services.erase_account(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProviderView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=TAG_USERS,
+        parameters=[
+            OpenApiParameter(
+                "provider",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                enum=sorted(services.PROVIDER_IDS),
+                description="The sign-in provider to unlink.",
+            )
+        ],
+        responses={204: None},
+        summary="Unlink a sign-in provider (google or wechat) from your account.",
+        description="409 last_sign_in_method when nothing would be left to sign in with; "
+        "404 provider_not_linked.",
+    )
+    def delete(self, request: Request, provider: str) -> Response:
+        services.unlink_provider(request._request, request.user, provider)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -416,6 +416,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
         "password_reset_account": env.str("THROTTLE_PASSWORD_RESET_ACCOUNT", default="3/hour"),
         "social_ip": env.str("THROTTLE_SOCIAL_IP", default="30/min"),
         "social_account": env.str("THROTTLE_SOCIAL_ACCOUNT", default="10/min"),
+        "email_resend": env.str("THROTTLE_EMAIL_RESEND", default="5/hour"),
     }
 )
 
