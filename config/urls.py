@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from billing.api.views import PaymentListView
 from config import health, metrics
 
 handler400 = "config.errors.json_400"
@@ -25,6 +26,8 @@ urlpatterns = [
     path("api/videos/", include("animations.api.urls_videos")),
     path("api/videos/", include("storage.api.urls")),
     path("api/tasks/", include("animations.api.urls_tasks")),
+    # The list is the collection itself, /api/payments, with no trailing slash.
+    path("api/payments", PaymentListView.as_view(), name="payments-list"),
     path("api/payments/", include("billing.api.urls")),
 ]
 

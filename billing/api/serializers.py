@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from billing.models import CreditPackage, LedgerEntry, PackagePrice, PaymentOrder
+from billing.models import CreditPackage, LedgerEntry, OrderStatus, PackagePrice, PaymentOrder
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
@@ -98,3 +98,7 @@ class WechatCreateSerializer(serializers.Serializer):
 
 class WebhookAckSerializer(serializers.Serializer):
     received = serializers.BooleanField()
+
+
+class PaymentListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +15,8 @@ from billing import services
 from billing.api.serializers import (
     CreditPackageSerializer,
     CreditsSerializer,
+    LedgerEntrySerializer,
+    PaymentListQuerySerializer,
     PaymentSerializer,
     StripeCreateSerializer,
     StripePaymentSerializer,
@@ -21,6 +25,7 @@ from billing.api.serializers import (
     WechatPaymentSerializer,
 )
 from billing.errors import EventProcessingFailed
+from billing.models import LedgerEntry, PaymentOrder
 from config.client_address import client_ip
 from config.errors import DomainError
 
@@ -57,6 +62,34 @@ class CreditsView(APIView):
             "recent": services.recent_entries(request.user),
         }
         return Response(CreditsSerializer(data).data)
+
+
+class CreditHistoryView(ListAPIView):
+    """Every entry of the signed-in user's ledger, newest first, a page at a time."""
+
+    serializer_class = LedgerEntrySerializer
+
+    @extend_schema(operation_id="users_credits_history")
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        return services.user_entries(self.request.user)
+
+
+class PaymentListView(ListAPIView):
+    """The signed-in user's payments, newest first; ``?status=`` keeps one status."""
+
+    serializer_class = PaymentSerializer
+
+    @extend_schema(operation_id="payments_list", parameters=[PaymentListQuerySerializer])
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[PaymentOrder]:
+        query = PaymentListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return services.user_orders(self.request.user, status=query.validated_data.get("status"))
 
 
 class PackageListView(APIView):

@@ -27,6 +27,7 @@ from billing.services.ledger import (
     release,
     reserve,
     reverse_refund,
+    user_entries,
 )
 from billing.services.notifications import (
     process_event,
@@ -48,6 +49,7 @@ from billing.services.orders import (
     reconcile_pending,
     settle_paid,
     settle_unpaid,
+    user_orders,
 )
 from billing.services.refunds import (
     reconcile_refunds,
@@ -95,4 +97,6 @@ __all__ = [
     "settle_paid",
     "settle_refund",
     "settle_unpaid",
+    "user_entries",
+    "user_orders",
 ]

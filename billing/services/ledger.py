@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, QuerySet, Sum
 
 from accounts.services import email_digest
 from billing import metrics
@@ -367,7 +367,13 @@ def open_reservations(account: CreditAccount) -> dict[str, int]:
 
 def recent_entries(user: User, *, limit: int = 20) -> list[LedgerEntry]:
     """The user's latest ledger entries, newest first (what ``/api/users/credits`` shows)."""
-    return list(LedgerEntry.objects.filter(account__user=user).order_by("-id")[:limit])
+    return list(user_entries(user)[:limit])
+
+
+def user_entries(user: User) -> QuerySet[LedgerEntry]:
+    """All of the user's ledger entries, newest first (entries are append-only, so
+    the id orders them as they happened)."""
+    return LedgerEntry.objects.filter(account__user=user).order_by("-id")
 
 
 # Checks

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from billing import metrics, stripe_gateway, wechat_gateway
@@ -239,6 +240,14 @@ def create_wechat_order(
 def order_for(user: User, order_id: object) -> PaymentOrder | None:
     """One of ``user``'s orders; None for another user's, as if it did not exist."""
     return PaymentOrder.objects.select_related("package").filter(pk=order_id, user=user).first()
+
+
+def user_orders(user: User, *, status: str | None = None) -> QuerySet[PaymentOrder]:
+    """The user's orders, newest first, optionally only those in ``status``."""
+    orders = PaymentOrder.objects.select_related("package").filter(user=user)
+    if status:
+        orders = orders.filter(status=status)
+    return orders.order_by("-created_at", "-id")
 
 
 def settle_paid(
