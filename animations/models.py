@@ -156,6 +156,26 @@ class AnimationTask(models.Model):
         return self.credits_reserved - self.credits_charged - self.credits_refunded
 
 
+class TaskRetry(models.Model):
+    """A retry asked for with an ``Idempotency-Key``: a repeat of the key on the same
+    task finds this row and changes nothing (no second run, nothing reserved again)."""
+
+    task = models.ForeignKey(AnimationTask, on_delete=models.CASCADE, related_name="retries")
+    idempotency_key = models.CharField(max_length=255)
+    run = models.PositiveIntegerField(help_text="The run this retry started.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "idempotency_key"], name="animation_retry_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"retry {self.run} of {self.task_id}"
+
+
 class ProviderAccount(models.Model):
     """One row per region's DashScope key: locked while a provider slot is taken,
     so that all workers together keep to ``DASHSCOPE_MAX_IN_FLIGHT``."""

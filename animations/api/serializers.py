@@ -34,6 +34,17 @@ class AnimateRequestSerializer(serializers.Serializer):
         return attrs
 
 
+class QuoteRequestSerializer(serializers.Serializer):
+    video_id = serializers.UUIDField(help_text="One of your uploaded videos.")
+    mode = serializers.ChoiceField(choices=Mode.values)
+    type = serializers.ChoiceField(choices=TaskType.values)
+
+
+class QuoteSerializer(serializers.Serializer):
+    credits = serializers.IntegerField(help_text="What the job would reserve now.")
+    available = serializers.IntegerField(help_text="Your credits available now.")
+
+
 class TaskResultSerializer(serializers.Serializer):
     url = serializers.URLField()
     duration = serializers.FloatField(allow_null=True)

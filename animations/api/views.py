@@ -17,6 +17,8 @@ from rest_framework.views import APIView
 from animations import services
 from animations.api.serializers import (
     AnimateRequestSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
     TaskListQuerySerializer,
     TaskSerializer,
 )
@@ -35,6 +37,24 @@ TASK_RESPONSES = {
 }
 
 
+def _idempotency_key(request: Request) -> str | None:
+    return (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+
+
+class QuoteView(APIView):
+    @extend_schema(
+        operation_id="videos_quote",
+        request=QuoteRequestSerializer,
+        responses={200: QuoteSerializer, **TASK_RESPONSES},
+        summary="What a job on this video would cost now; nothing is reserved.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = QuoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        quote = services.quote(request.user, **serializer.validated_data)
+        return Response(QuoteSerializer(quote).data)
+
+
 class _AnimateView(APIView):
     task_type: str = ""
     # Each image_url / video_url is an upload: imports share the uploads throttle.
@@ -48,7 +68,7 @@ class _AnimateView(APIView):
         serializer = AnimateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
+        key = _idempotency_key(request)
         # A repeat is answered before any URL is imported again.
         existing = services.task_for_key(request.user, key)
         if existing is not None:
@@ -149,6 +169,7 @@ class TaskRetryView(APIView):
     @extend_schema(
         operation_id="tasks_retry",
         request=None,
+        parameters=[IDEMPOTENCY_HEADER],
         description="Queue a failed or canceled task again; its credits are reserved again.",
         responses={
             202: TaskSerializer,
@@ -158,7 +179,9 @@ class TaskRetryView(APIView):
         },
     )
     def post(self, request: Request, task_id: str) -> Response:
-        task = services.retry_task(services.task_for(request.user, task_id))
+        task = services.retry_task(
+            services.task_for(request.user, task_id), idempotency_key=_idempotency_key(request)
+        )
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
 

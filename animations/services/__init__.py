@@ -27,10 +27,12 @@ state is claimed before (a lease) and recorded after.
 from animations.services.common import client_for, price, provider_delta
 from animations.services.create import (
     Inputs,
+    Quote,
     create_task,
     discard_imports,
     resolve_inputs,
     task_for,
+    quote,
     task_for_key,
     user_tasks,
 )
@@ -69,6 +71,7 @@ from animations.services.submission import (
 __all__ = [
     "DispatchReport",
     "Inputs",
+    "Quote",
     "cancel_at_provider",
     "cancel_for_erasure",
     "cancel_task",
@@ -86,6 +89,7 @@ __all__ = [
     "poll_task",
     "price",
     "provider_delta",
+    "quote",
     "reconcile_submits",
     "record_poll",
     "recover_task",

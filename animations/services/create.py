@@ -115,6 +115,25 @@ def _discard(files: list[File]) -> None:
         storage.delete_files(File.objects.filter(pk__in=[f.pk for f in files]))
 
 
+@dataclass(frozen=True)
+class Quote:
+    credits: int
+    available: int
+
+
+def quote(user: User, *, video_id: Any, mode: str, type: str) -> Quote:
+    """What a ``type`` job in ``mode`` on this video of the user's would reserve now
+    (the price ``create_task`` reserves), and the credits the user has available.
+    Nothing is reserved."""
+    video = _own_file(user, video_id, kind=FileKind.VIDEO, attr="video_id")
+    if not video.duration:
+        raise InvalidInput("The video's duration is unknown.", attr="video_id")
+    return Quote(
+        credits=price(MODELS[type], mode, float(video.duration)),
+        available=billing.account_for(user).available,
+    )
+
+
 def task_for_key(user: User, idempotency_key: str | None) -> AnimationTask | None:
     """The task an earlier request with this ``Idempotency-Key`` created, if any:
     keys are per user, so another user's key finds nothing."""

@@ -22,6 +22,7 @@ from animations.models import (
     UNFINISHED,
     AnimationTask,
     Status,
+    TaskRetry,
 )
 from animations.services.common import (
     ERROR_BACKOFF,
@@ -280,10 +281,17 @@ def cancel_task(task: AnimationTask) -> AnimationTask:
     raise TaskNotCancelable(status=task.status)
 
 
-def retry_task(task: AnimationTask) -> AnimationTask:
-    """Queue a failed or canceled task again as a new run, reserving its cost afresh."""
+def retry_task(task: AnimationTask, *, idempotency_key: str | None = None) -> AnimationTask:
+    """Queue a failed or canceled task again as a new run, reserving its cost afresh.
+    A repeat with the same ``idempotency_key`` on this task returns it as it is now
+    and changes nothing (the task's row lock orders concurrent repeats)."""
     with transaction.atomic():
         row = locked(task)
+        if (
+            idempotency_key
+            and TaskRetry.objects.filter(task=row, idempotency_key=idempotency_key).exists()
+        ):
+            return row
         if row.status not in (Status.FAILED, Status.CANCELED):
             raise TaskNotRetryable(status=row.status)
         cost = price(row.model, row.mode, row.video_duration)
@@ -310,6 +318,8 @@ def retry_task(task: AnimationTask) -> AnimationTask:
         row.error_code = row.error_message = ""
         row.result = None
         row.save()
+        if idempotency_key:
+            TaskRetry.objects.create(task=row, idempotency_key=idempotency_key, run=row.run)
         transaction.on_commit(kick)
     return row
 
