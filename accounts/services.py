@@ -41,7 +41,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import hooks
+from accounts import hooks, social
 from accounts.errors import (
     AccountDisabled,
     ActionNotAllowed,
@@ -52,6 +52,7 @@ from accounts.errors import (
     InvalidPassword,
     LastSignInMethod,
     NoEmailToVerify,
+    ProviderNotConfigured,
     ProviderNotLinked,
     ReauthenticationRequired,
     SignupIncomplete,
@@ -278,6 +279,28 @@ def reset_password(request: HttpRequest, *, key: str, password: str) -> User:
         _revoke_tokens(user)
     account_flows.password_reset.finalize_password_reset(request, user)
     return user
+
+
+# What a client may offer -----------------------------------------------------
+
+
+def sign_in_methods(request: HttpRequest) -> dict[str, Any]:
+    """How people sign in here: always email and password; Google and WeChat when
+    configured (environment, else the admin's social applications), each with the
+    public id the SPA starts the provider's flow with; None when not configured."""
+
+    def app_id(provider_id: str) -> str | None:
+        try:
+            return social.get_provider(request, provider_id).app.client_id
+        except ProviderNotConfigured:
+            return None
+
+    google, wechat = app_id(social.GOOGLE), app_id(social.WECHAT)
+    return {
+        "password": True,
+        "google": {"client_id": google} if google else None,
+        "wechat": {"app_id": wechat} if wechat else None,
+    }
 
 
 # Profile --------------------------------------------------------------------

@@ -26,8 +26,13 @@ from billing.errors import (
 MIN_SESSION_SECONDS = 31 * 60
 
 
+def is_configured() -> bool:
+    """Whether this deployment has Stripe credentials at all."""
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
 def _client() -> stripe.StripeClient:
-    if not settings.STRIPE_SECRET_KEY:
+    if not is_configured():
         raise PaymentProviderNotConfigured("Stripe is not configured.")
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,

@@ -37,17 +37,23 @@ TRADE_TYPES = {
 }
 
 
+def is_configured() -> bool:
+    """Whether this deployment has every WeChat Pay credential public-key mode needs."""
+    return all(
+        [
+            settings.WECHATPAY_MCHID,
+            settings.WECHATPAY_APPID,
+            settings.WECHATPAY_PRIVATE_KEY,
+            settings.WECHATPAY_CERT_SERIAL_NO,
+            settings.WECHATPAY_APIV3_KEY,
+            settings.WECHATPAY_PUBLIC_KEY,
+            settings.WECHATPAY_PUBLIC_KEY_ID,
+        ]
+    )
+
+
 def _client() -> WeChatPay:
-    needed = [
-        settings.WECHATPAY_MCHID,
-        settings.WECHATPAY_APPID,
-        settings.WECHATPAY_PRIVATE_KEY,
-        settings.WECHATPAY_CERT_SERIAL_NO,
-        settings.WECHATPAY_APIV3_KEY,
-        settings.WECHATPAY_PUBLIC_KEY,
-        settings.WECHATPAY_PUBLIC_KEY_ID,
-    ]
-    if not all(needed):
+    if not is_configured():
         raise PaymentProviderNotConfigured("WeChat Pay is not configured.")
     client = WeChatPay(
         wechatpay_type=WeChatPayType.NATIVE,

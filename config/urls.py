@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from billing.api.views import PaymentListView
-from config import health, metrics
+from config import health, metrics, site_config
 
 handler400 = "config.errors.json_400"
 handler403 = "config.errors.json_403"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/config", site_config.SiteConfigView.as_view(), name="site-config"),
     path("api/auth/", include("accounts.api.urls_auth")),
     path("api/users/", include("accounts.api.urls_users")),
     path("api/users/", include("billing.api.urls_users")),

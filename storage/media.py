@@ -37,6 +37,8 @@ IMAGE_FORMATS: dict[str, tuple[str, str]] = {
     "BMP": ("image/bmp", "bmp"),
     "WEBP": ("image/webp", "webp"),
 }
+# What _container_type accepts: MP4, MOV and AVI.
+VIDEO_CONTENT_TYPES = ("video/mp4", "video/quicktime", "video/x-msvideo")
 IMAGE_MIN_SIDE, IMAGE_MAX_SIDE = 200, 4096
 VIDEO_MIN_SIDE, VIDEO_MAX_SIDE = 200, 2048
 VIDEO_MIN_SECONDS, VIDEO_MAX_SECONDS = 2.0, 30.0

@@ -44,6 +44,30 @@ Accept = Callable[[media.MediaInfo], None]
 _INPUT_KINDS = (FileKind.IMAGE, FileKind.VIDEO)
 
 
+def input_limits() -> dict[str, dict[str, Any]]:
+    """The limits uploads and URL imports are checked against (DashScope's input
+    limits), for clients to check a file before sending it."""
+    image_types = sorted({content_type for content_type, _ext in media.IMAGE_FORMATS.values()})
+    return {
+        "image": {
+            "content_types": image_types,
+            "max_bytes": settings.STORAGE_MAX_IMAGE_BYTES,
+            "min_side": media.IMAGE_MIN_SIDE,
+            "max_side": media.IMAGE_MAX_SIDE,
+            "max_aspect_ratio": media.MAX_ASPECT,
+        },
+        "video": {
+            "content_types": list(media.VIDEO_CONTENT_TYPES),
+            "max_bytes": settings.STORAGE_MAX_VIDEO_BYTES,
+            "min_side": media.VIDEO_MIN_SIDE,
+            "max_side": media.VIDEO_MAX_SIDE,
+            "min_seconds": media.VIDEO_MIN_SECONDS,
+            "max_seconds": media.VIDEO_MAX_SECONDS,
+            "max_aspect_ratio": media.MAX_ASPECT,
+        },
+    }
+
+
 def store_upload(owner: User, upload: UploadedFile, *, kind: str) -> File:
     """Store an uploaded image or video after checking its content against the
     DashScope input limits; a file that fails a check is not stored at all."""

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from animations.errors import InputNotFound, InvalidInput, TaskNotFound
-from animations.models import MODELS, AnimationTask, Status
+from animations.models import MODELS, AnimationTask, Mode, Status, TaskType
 from animations.services.common import kick, price
 from billing import services as billing
 from storage import media
@@ -113,6 +114,19 @@ def discard_imports(inputs: Inputs) -> None:
 def _discard(files: list[File]) -> None:
     if files:
         storage.delete_files(File.objects.filter(pk__in=[f.pk for f in files]))
+
+
+def modes() -> list[dict[str, Any]]:
+    """Every job type and mode on offer, with its credits per second of reference video."""
+    return [
+        {
+            "type": task_type,
+            "mode": mode,
+            "credits_per_second": settings.ANIMATIONS_CREDITS_PER_SECOND[MODELS[task_type]][mode],
+        }
+        for task_type in TaskType.values
+        for mode in Mode.values
+    ]
 
 
 @dataclass(frozen=True)

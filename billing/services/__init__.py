@@ -27,6 +27,7 @@ from billing.services.ledger import (
     release,
     reserve,
     reverse_refund,
+    signup_bonus,
     user_entries,
 )
 from billing.services.notifications import (
@@ -45,6 +46,7 @@ from billing.services.orders import (
     detach_personal_data,
     expire_pending_orders,
     order_for,
+    payment_methods,
     reconcile_order,
     reconcile_pending,
     settle_paid,
@@ -78,6 +80,7 @@ __all__ = [
     "grant_signup_bonus_hook",
     "open_reservations",
     "order_for",
+    "payment_methods",
     "process_event",
     "receive_stripe_event",
     "receive_wechat_notification",
@@ -97,6 +100,7 @@ __all__ = [
     "settle_paid",
     "settle_refund",
     "settle_unpaid",
+    "signup_bonus",
     "user_entries",
     "user_orders",
 ]

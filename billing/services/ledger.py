@@ -139,6 +139,11 @@ def grant_bonus(user: User, amount: int, *, key: str, reason: str = "") -> Ledge
     return _grant(user, amount, kind=EntryKind.BONUS, key=key, reason=reason)
 
 
+def signup_bonus() -> int:
+    """The credits a new account is given once (``SIGNUP_BONUS_CREDITS``, may be 0)."""
+    return settings.SIGNUP_BONUS_CREDITS
+
+
 def grant_signup_bonus(user: User, *, email: str) -> LedgerEntry | None:
     """Give ``SIGNUP_BONUS_CREDITS`` (may be 0: nothing) for the verified ``email``
     of ``user``, once per account and once per address ever.

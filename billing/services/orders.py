@@ -72,6 +72,25 @@ def create_default_packages(
     return len(DEFAULT_PACKAGES)
 
 
+def payment_methods() -> dict[str, dict[str, list[str]] | None]:
+    """The providers this deployment can open orders with, each with what a client
+    may choose: Stripe's currencies (those packages are priced in, the default
+    ``STRIPE_CURRENCY`` first) and WeChat Pay's trade types; None when unconfigured."""
+    priced = set(
+        PackagePrice.objects.filter(package__active=True).values_list("currency", flat=True)
+    )
+    default = settings.STRIPE_CURRENCY.upper()
+    currencies = sorted(priced, key=lambda c: (c != default, c))
+    return {
+        "stripe": {"currencies": currencies} if stripe_gateway.is_configured() else None,
+        "wechat": (
+            {"trade_types": list(wechat_gateway.TRADE_TYPES)}
+            if wechat_gateway.is_configured()
+            else None
+        ),
+    }
+
+
 def _price(package_id: int, currency: str) -> tuple[CreditPackage, PackagePrice]:
     price = (
         PackagePrice.objects.select_related("package")

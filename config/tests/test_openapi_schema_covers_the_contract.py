@@ -19,7 +19,9 @@ CONTRACT = [
     ("post", "/api/auth/password/reset"),
     ("post", "/api/auth/password/reset/confirm"),
     ("post", "/api/auth/email/verify"),
+    ("post", "/api/auth/email/resend"),
     ("post", "/api/videos/upload"),
+    ("post", "/api/videos/quote"),
     ("post", "/api/videos/animate-move"),
     ("post", "/api/videos/animate-mix"),
     ("get", "/api/videos/tasks/{task_id}"),
@@ -32,11 +34,15 @@ CONTRACT = [
     ("post", "/api/payments/wechat/create"),
     ("post", "/api/payments/webhook/stripe"),
     ("post", "/api/payments/webhook/wechat"),
+    ("get", "/api/payments"),
     ("get", "/api/payments/{payment_id}"),
     ("get", "/api/users/profile"),
     ("put", "/api/users/profile"),
     ("get", "/api/users/credits"),
+    ("get", "/api/users/credits/history"),
+    ("delete", "/api/users/providers/{provider}"),
     ("delete", "/api/users/account"),
+    ("get", "/api/config"),
 ]
 
 
