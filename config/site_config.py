@@ -21,6 +21,7 @@ from accounts.regions import region_for_request
 from animations import services as animations
 from animations.models import Mode, TaskType
 from billing import services as billing
+from billing.api.serializers import WECHAT_TRADE_TYPES
 from storage import services as storage
 
 # Browsers may keep it this long; it varies with the client's address (its
@@ -51,7 +52,7 @@ class StripeMethodSerializer(serializers.Serializer):
 
 class WeChatPayMethodSerializer(serializers.Serializer):
     trade_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=["native", "jsapi", "h5"]),
+        child=serializers.ChoiceField(choices=WECHAT_TRADE_TYPES),
     )
 
 
@@ -79,8 +80,8 @@ class InputLimitsSerializer(serializers.Serializer):
 
 
 class ModeSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=TaskType.values)
-    mode = serializers.ChoiceField(choices=Mode.values)
+    type = serializers.ChoiceField(choices=TaskType.choices)
+    mode = serializers.ChoiceField(choices=Mode.choices)
     credits_per_second = serializers.FloatField(
         help_text="Credits per second of reference video, rounded up per job."
     )

@@ -18,12 +18,14 @@ from config.db_router import use_primary
 
 # Contract names of providers; allauth calls WeChat "weixin".
 PROVIDER_NAMES = {"weixin": "wechat"}
+SIGN_IN_PROVIDERS = ["google", "wechat"]
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
     """The contract's ``user``."""
 
     email_verified = serializers.SerializerMethodField()
+    avatar_url = serializers.SerializerMethodField()
     providers = serializers.SerializerMethodField()
 
     class Meta:
@@ -49,7 +51,16 @@ class UserSerializer(serializers.ModelSerializer[User]):
             for a in user.emailaddress_set.all()
         )
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    @extend_schema_field(serializers.URLField(allow_null=True, help_text="Null: no avatar."))
+    def get_avatar_url(self, user: User) -> str | None:
+        return user.avatar_url or None
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField(choices=SIGN_IN_PROVIDERS),
+            help_text="The sign-in providers linked to this account.",
+        )
+    )
     def get_providers(self, user: User) -> list[str]:
         names = {PROVIDER_NAMES.get(a.provider, a.provider) for a in user.socialaccount_set.all()}
         return sorted(names)
@@ -124,13 +135,22 @@ class DetailSerializer(serializers.Serializer):
 
 class ProfileSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    avatar_url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
+    avatar_url = serializers.URLField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Null or empty removes the avatar.",
+    )
     locale = serializers.RegexField(
         r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
         max_length=16,
         required=False,
         help_text="A language tag such as en or zh-Hans.",
     )
+
+    def validate_avatar_url(self, value: str | None) -> str:
+        return value or ""
 
 
 class EraseAccountSerializer(serializers.Serializer):

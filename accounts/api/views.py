@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
+from accounts import errors as account_errors
 from accounts import services, social
 from accounts.api.serializers import (
     AuthResponseSerializer,
@@ -50,6 +51,7 @@ from accounts.throttles import (
     SocialIPThrottle,
 )
 from accounts.tokens import issue_tokens
+from config.schema import TOKEN_NOT_VALID, TOKEN_REVOKED, USER_INACTIVE, USER_NOT_FOUND, errors
 
 TAG_AUTH = ["auth"]
 TAG_USERS = ["users"]
@@ -81,15 +83,12 @@ class RegisterView(APIView):
     throttle_classes = [RegisterIPThrottle, RegisterAccountThrottle]
 
     @extend_schema(
+        operation_id="auth_register",
         tags=TAG_AUTH,
         request=RegisterSerializer,
         responses={
             201: AuthResponseSerializer,
-            400: OpenApiResponse(description="email_taken, invalid_password, validation_error"),
-            429: OpenApiResponse(
-                description="throttled: too many sign-ups from this address, or naming this "
-                "email (with Retry-After)"
-            ),
+            **errors(account_errors.EmailTaken, account_errors.InvalidPassword),
         },
         summary="Create an account with email and password; sends a verification email.",
         description="The account is signed in at once. Its sign-up bonus is granted when the "
@@ -109,10 +108,19 @@ class LoginView(APIView):
     throttle_classes = [AuthIPThrottle, AuthAccountThrottle]
 
     @extend_schema(
+        operation_id="auth_login",
         tags=TAG_AUTH,
         request=LoginSerializer,
-        responses={200: AuthResponseSerializer},
-        summary="Sign in with email and password (400 invalid_credentials).",
+        responses={
+            200: AuthResponseSerializer,
+            **errors(
+                account_errors.InvalidCredentials,
+                account_errors.TooManyAttempts(
+                    "Too many failed sign-ins; try again later.", retry_after=300
+                ),
+            ),
+        },
+        summary="Sign in with email and password.",
     )
     def post(self, request: Request) -> Response:
         data = _valid(LoginSerializer, request)
@@ -147,11 +155,14 @@ class _SocialLoginView(APIView):
         return Response({**body, "created": result.created})
 
 
-_SOCIAL_ERRORS = {
-    403: OpenApiResponse(description="account_disabled"),
-    409: OpenApiResponse(description="social_account_taken, signup_incomplete"),
-    503: OpenApiResponse(description="provider_unavailable, provider_not_configured"),
-}
+_SOCIAL_ERRORS = (
+    account_errors.SocialLoginFailed,
+    account_errors.AccountDisabled,
+    account_errors.SocialAccountTaken,
+    account_errors.SignupIncomplete,
+    account_errors.ProviderUnavailable,
+    account_errors.ProviderNotConfigured,
+)
 
 _LINK_NOTE = (
     " With `Authorization: Bearer <access>` the provider account is linked to the "
@@ -163,9 +174,13 @@ class GoogleLoginView(_SocialLoginView):
     method = social.GOOGLE
 
     @extend_schema(
+        operation_id="auth_google_login",
         tags=TAG_AUTH,
         request=GoogleLoginSerializer,
-        responses={200: SocialAuthResponseSerializer, **_SOCIAL_ERRORS},
+        responses={
+            200: SocialAuthResponseSerializer,
+            **errors(account_errors.InvalidIdToken, *_SOCIAL_ERRORS),
+        },
         summary="Sign in with Google: an id_token, or an authorization code and redirect_uri.",
         description="A verified Google email joins the account that has it; an email "
         "that is taken but not verified by Google gives 409 signup_incomplete." + _LINK_NOTE,
@@ -188,9 +203,13 @@ class WeChatLoginView(_SocialLoginView):
     method = social.WECHAT
 
     @extend_schema(
+        operation_id="auth_wechat_login",
         tags=TAG_AUTH,
         request=WeChatLoginSerializer,
-        responses={200: SocialAuthResponseSerializer, **_SOCIAL_ERRORS},
+        responses={
+            200: SocialAuthResponseSerializer,
+            **errors(account_errors.WeChatError("invalid code", errcode=40029), *_SOCIAL_ERRORS),
+        },
         summary="Sign in with a WeChat OAuth code (400 wechat_error when WeChat refuses).",
         description="WeChat gives no email, so it never joins an existing account." + _LINK_NOTE,
     )
@@ -206,14 +225,13 @@ class RefreshView(TokenRefreshView):
     authentication_classes: list = []
 
     @extend_schema(
+        operation_id="auth_refresh",
         tags=TAG_AUTH,
         request=RefreshSerializer,
         responses={
             200: TokenPairSerializer,
-            401: OpenApiResponse(
-                description="token_not_valid (expired, blacklisted or rotated), token_revoked, "
-                "user_inactive"
-            ),
+            # token_not_valid: expired, blacklisted or already rotated
+            **errors(TOKEN_NOT_VALID, TOKEN_REVOKED, USER_INACTIVE, USER_NOT_FOUND),
         },
         summary="Rotate a refresh token: a new pair; the old refresh token stops working.",
     )
@@ -229,9 +247,13 @@ class LogoutView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
+        operation_id="auth_logout",
         tags=TAG_AUTH,
         request=RefreshSerializer,
-        responses={204: None},
+        responses={
+            204: None,
+            **errors(account_errors.InvalidKey("The refresh token is invalid or expired.")),
+        },
         summary="Sign out: the refresh token is blacklisted.",
     )
     def post(self, request: Request) -> Response:
@@ -243,7 +265,12 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=TAG_AUTH, responses={200: UserSerializer}, summary="The signed-in user.")
+    @extend_schema(
+        operation_id="auth_me",
+        tags=TAG_AUTH,
+        responses={200: UserSerializer},
+        summary="The signed-in user.",
+    )
     def get(self, request: Request) -> Response:
         return Response(_user_data(request.user))
 
@@ -254,6 +281,7 @@ class PasswordResetView(APIView):
     throttle_classes = [PasswordResetIPThrottle, PasswordResetAccountThrottle]
 
     @extend_schema(
+        operation_id="auth_password_reset",
         tags=TAG_AUTH,
         request=PasswordResetSerializer,
         responses={202: DetailSerializer},
@@ -274,9 +302,13 @@ class PasswordResetConfirmView(APIView):
     throttle_classes = [PasswordResetIPThrottle]
 
     @extend_schema(
+        operation_id="auth_password_reset_confirm",
         tags=TAG_AUTH,
         request=PasswordResetConfirmSerializer,
-        responses={204: None},
+        responses={
+            204: None,
+            **errors(account_errors.InvalidKey, account_errors.InvalidPassword),
+        },
         summary="Set a new password with the key from the reset email; signs out everywhere.",
     )
     def post(self, request: Request) -> Response:
@@ -291,9 +323,10 @@ class EmailVerifyView(APIView):
     throttle_classes = [AuthIPThrottle]
 
     @extend_schema(
+        operation_id="auth_email_verify",
         tags=TAG_AUTH,
         request=KeySerializer,
-        responses={204: None},
+        responses={204: None, **errors(account_errors.InvalidKey)},
         summary="Verify an email address with the key from the verification email.",
     )
     def post(self, request: Request) -> Response:
@@ -307,12 +340,24 @@ class EmailResendView(APIView):
     throttle_classes = [EmailResendThrottle]
 
     @extend_schema(
+        operation_id="auth_email_resend",
         tags=TAG_AUTH,
         request=None,
-        responses={202: DetailSerializer},
+        responses={
+            202: DetailSerializer,
+            **errors(
+                account_errors.NoEmailToVerify,
+                account_errors.TooManyAttempts(
+                    "A verification email was sent a few minutes ago; wait before resending.",
+                    retry_after=180,
+                ),
+                account_errors.EmailNotSent,
+            ),
+        },
         summary="Email the signed-in user a new verification link.",
-        description="409 no_email_to_verify (none, or already verified); 429 throttled "
-        "while the last verification email is recent.",
+        description="409 no_email_to_verify when there is none, or it is verified; 429 while "
+        "the last verification email is recent (one per address every few minutes, the "
+        "sign-up email included).",
     )
     def post(self, request: Request) -> Response:
         services.resend_verification_email(request._request, request.user)
@@ -325,11 +370,17 @@ class EmailResendView(APIView):
 class ProfileView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=TAG_USERS, responses={200: UserSerializer}, summary="Your profile.")
+    @extend_schema(
+        operation_id="users_profile_get",
+        tags=TAG_USERS,
+        responses={200: UserSerializer},
+        summary="Your profile.",
+    )
     def get(self, request: Request) -> Response:
         return Response(_user_data(request.user))
 
     @extend_schema(
+        operation_id="users_profile_update",
         tags=TAG_USERS,
         request=ProfileSerializer,
         responses={200: UserSerializer},
@@ -345,16 +396,18 @@ class AccountView(APIView):
     permission_classes = [IsAuthenticated]
     # Erasing re-checks the password: throttled per account, as login is.
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ReauthAccountThrottle]
+    # Named so the schema documents the DELETE body (config.schema.AutoSchema).
+    serializer_class = EraseAccountSerializer
 
     @extend_schema(
+        operation_id="users_account_delete",
         tags=TAG_USERS,
         request=EraseAccountSerializer,
         responses={
             204: None,
-            400: OpenApiResponse(description="invalid_credentials: the password is wrong"),
-            403: OpenApiResponse(description="reauthentication_required"),
-            429: OpenApiResponse(
-                description="throttled: too many attempts for this account (with Retry-After)"
+            **errors(
+                account_errors.InvalidCredentials("The password is incorrect.", attr="password"),
+                account_errors.ReauthenticationRequired,
             ),
         },
         summary="Delete your account: personal data erased, every token revoked.",
@@ -381,6 +434,7 @@ class ProviderView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
+        operation_id="users_provider_unlink",
         tags=TAG_USERS,
         parameters=[
             OpenApiParameter(
@@ -391,10 +445,12 @@ class ProviderView(APIView):
                 description="The sign-in provider to unlink.",
             )
         ],
-        responses={204: None},
+        responses={
+            204: None,
+            **errors(account_errors.ProviderNotLinked, account_errors.LastSignInMethod),
+        },
         summary="Unlink a sign-in provider (google or wechat) from your account.",
-        description="409 last_sign_in_method when nothing would be left to sign in with; "
-        "404 provider_not_linked.",
+        description="409 last_sign_in_method when nothing would be left to sign in with.",
     )
     def delete(self, request: Request, provider: str) -> Response:
         services.unlink_provider(request._request, request.user, provider)

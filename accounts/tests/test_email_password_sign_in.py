@@ -35,7 +35,7 @@ def test_register_creates_user_returns_tokens_and_sends_verification_email(
         "id": str(user.id),
         "email": "ada@example.com",
         "display_name": "Ada",
-        "avatar_url": "",
+        "avatar_url": None,
         "region": "global",
         "locale": "en",
         "email_verified": False,
@@ -177,6 +177,23 @@ def test_profile_get_and_put_change_only_the_given_fields(api_client) -> None:
     user.refresh_from_db()
     assert (user.display_name, user.locale, user.avatar_url) == ("Ada L.", "zh-Hans", "")
     assert api_client.get("/api/users/profile").json() == response.json()
+
+
+def test_an_avatar_is_set_and_removed_with_null_or_empty(api_client) -> None:
+    user = UserFactory()
+    bearer(api_client, user)
+
+    set_ = api_client.put("/api/users/profile", {"avatar_url": "https://example.com/me.png"})
+    cleared = api_client.put("/api/users/profile", {"avatar_url": None})
+    api_client.put("/api/users/profile", {"avatar_url": "https://example.com/me.png"})
+    emptied = api_client.put("/api/users/profile", {"avatar_url": ""})
+
+    assert set_.json()["avatar_url"] == "https://example.com/me.png"
+    assert cleared.status_code == emptied.status_code == 200
+    assert cleared.json()["avatar_url"] is None
+    assert emptied.json()["avatar_url"] is None
+    user.refresh_from_db()
+    assert user.avatar_url == ""
 
 
 def test_profile_put_rejects_a_bad_avatar_url_and_changes_nothing(api_client) -> None:

@@ -21,7 +21,7 @@ class AnimateRequestSerializer(serializers.Serializer):
     image_url = serializers.URLField(required=False, max_length=2000)
     video_id = serializers.UUIDField(required=False)
     video_url = serializers.URLField(required=False, max_length=2000)
-    mode = serializers.ChoiceField(choices=Mode.values)
+    mode = serializers.ChoiceField(choices=Mode.choices)
     watermark = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -36,8 +36,8 @@ class AnimateRequestSerializer(serializers.Serializer):
 
 class QuoteRequestSerializer(serializers.Serializer):
     video_id = serializers.UUIDField(help_text="One of your uploaded videos.")
-    mode = serializers.ChoiceField(choices=Mode.values)
-    type = serializers.ChoiceField(choices=TaskType.values)
+    mode = serializers.ChoiceField(choices=Mode.choices)
+    type = serializers.ChoiceField(choices=TaskType.choices)
 
 
 class QuoteSerializer(serializers.Serializer):
@@ -151,4 +151,4 @@ class TaskListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[s for s in Status.values if s != "submitting"], required=False
     )
-    type = serializers.ChoiceField(choices=TaskType.values, required=False)
+    type = serializers.ChoiceField(choices=TaskType.choices, required=False)

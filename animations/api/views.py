@@ -1,12 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -14,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from animations import errors as animation_errors
 from animations import services
 from animations.api.serializers import (
     AnimateRequestSerializer,
@@ -23,7 +19,10 @@ from animations.api.serializers import (
     TaskSerializer,
 )
 from animations.models import AnimationTask, TaskType
-from storage.api.views import UploadThrottle
+from billing.errors import InsufficientCredits
+from config.schema import errors
+from storage import errors as storage_errors
+from storage.api.views import MEDIA_ERRORS
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -32,9 +31,9 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="A repeat with the same key returns the first task and charges nothing more.",
 )
-TASK_RESPONSES = {
-    404: OpenApiResponse(description="not_found: no such task, or not yours"),
-}
+# No such task and another user's task look the same.
+TASK_NOT_FOUND = animation_errors.TaskNotFound
+INSUFFICIENT = InsufficientCredits(needed=27, available=5)
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -45,7 +44,13 @@ class QuoteView(APIView):
     @extend_schema(
         operation_id="videos_quote",
         request=QuoteRequestSerializer,
-        responses={200: QuoteSerializer, **TASK_RESPONSES},
+        responses={
+            200: QuoteSerializer,
+            **errors(
+                animation_errors.InvalidInput("This file is not a video."),
+                animation_errors.InputNotFound,
+            ),
+        },
         summary="What a job on this video would cost now; nothing is reserved.",
     )
     def post(self, request: Request) -> Response:
@@ -98,19 +103,15 @@ _CREATE_SCHEMA = {
     "parameters": [IDEMPOTENCY_HEADER],
     "responses": {
         202: TaskSerializer,
-        400: OpenApiResponse(description="Invalid input, or a URL import failed its media checks"),
-        402: OpenApiResponse(
-            description="insufficient_credits, with needed and available. With a "
-            "video_url it is checked before anything is downloaded (for the shortest "
-            "video the provider takes) and again once the video is read, before it is "
-            "stored; a refused request stores nothing."
-        ),
-        404: OpenApiResponse(description="file_not_found: the image or video is not yours"),
-        413: OpenApiResponse(description="file_too_large (URL import)"),
-        415: OpenApiResponse(description="unsupported_media (URL import)"),
-        429: OpenApiResponse(
-            description="throttled (with Retry-After): each image_url and video_url counts "
-            "as an upload against the uploads rate"
+        **errors(
+            animation_errors.InvalidInput("Give exactly one of image_id or image_url."),
+            # a URL is imported with the upload's checks
+            storage_errors.UnsafeUrl(reason="private"),
+            storage_errors.DownloadFailed,
+            *MEDIA_ERRORS,
+            INSUFFICIENT,
+            animation_errors.InputNotFound,
+            storage_errors.StorageUnavailable,
         ),
     },
 }
@@ -119,6 +120,7 @@ _CREATE_SCHEMA = {
 @extend_schema_view(
     post=extend_schema(
         operation_id="videos_animate_move",
+        summary="Start an animate-move job: the image's character performs the video's motion.",
         description="Animate the person in the image with the motion of the video "
         "(wan2.2-animate-move). Credits for the video's length are reserved now.",
         **_CREATE_SCHEMA,
@@ -131,6 +133,7 @@ class AnimateMoveView(_AnimateView):
 @extend_schema_view(
     post=extend_schema(
         operation_id="videos_animate_mix",
+        summary="Start an animate-mix job: the video's character is replaced by the image's.",
         description="Replace the person in the video with the one in the image "
         "(wan2.2-animate-mix). Credits for the video's length are reserved now.",
         **_CREATE_SCHEMA,
@@ -141,23 +144,30 @@ class AnimateMixView(_AnimateView):
 
 
 class VideoTaskView(APIView):
-    @extend_schema(operation_id="videos_task", responses={200: TaskSerializer, **TASK_RESPONSES})
+    @extend_schema(
+        operation_id="videos_task",
+        responses={200: TaskSerializer, **errors(TASK_NOT_FOUND)},
+        summary="One of your tasks (the same as GET /api/tasks/{task_id}).",
+    )
     def get(self, request: Request, task_id: str) -> Response:
         return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
 
 
 class TaskView(APIView):
-    @extend_schema(operation_id="tasks_get", responses={200: TaskSerializer, **TASK_RESPONSES})
+    @extend_schema(
+        operation_id="tasks_get",
+        responses={200: TaskSerializer, **errors(TASK_NOT_FOUND)},
+        summary="One of your tasks: poll it until it is final.",
+    )
     def get(self, request: Request, task_id: str) -> Response:
         return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
 
     @extend_schema(
         operation_id="tasks_cancel",
-        description="Cancel a task the provider is not running yet; its credits are released.",
+        summary="Cancel a task the provider is not running yet; its credits are released.",
         responses={
             200: TaskSerializer,
-            409: OpenApiResponse(description="task_not_cancelable"),
-            **TASK_RESPONSES,
+            **errors(TASK_NOT_FOUND, animation_errors.TaskNotCancelable(status="running")),
         },
     )
     def delete(self, request: Request, task_id: str) -> Response:
@@ -170,12 +180,12 @@ class TaskRetryView(APIView):
         operation_id="tasks_retry",
         request=None,
         parameters=[IDEMPOTENCY_HEADER],
-        description="Queue a failed or canceled task again; its credits are reserved again.",
+        summary="Queue a failed or canceled task again; its credits are reserved again.",
         responses={
             202: TaskSerializer,
-            402: OpenApiResponse(description="insufficient_credits"),
-            409: OpenApiResponse(description="task_not_retryable"),
-            **TASK_RESPONSES,
+            **errors(
+                INSUFFICIENT, TASK_NOT_FOUND, animation_errors.TaskNotRetryable(status="queued")
+            ),
         },
     )
     def post(self, request: Request, task_id: str) -> Response:
@@ -191,7 +201,7 @@ class UserTasksView(ListAPIView):
     @extend_schema(
         operation_id="tasks_user_list",
         parameters=[TaskListQuerySerializer],
-        description="Your tasks, newest first.",
+        summary="Your tasks, newest first, a page at a time.",
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from billing import errors as billing_errors
 from billing import services
 from billing.api.serializers import (
     CreditPackageSerializer,
@@ -20,7 +21,6 @@ from billing.api.serializers import (
     PaymentSerializer,
     StripeCreateSerializer,
     StripePaymentSerializer,
-    WebhookAckSerializer,
     WechatCreateSerializer,
     WechatPaymentSerializer,
 )
@@ -28,6 +28,7 @@ from billing.errors import EventProcessingFailed
 from billing.models import LedgerEntry, PaymentOrder
 from config.client_address import client_ip
 from config.errors import DomainError
+from config.schema import NOT_FOUND, errors
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -36,12 +37,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="A repeat with the same key returns the first payment and opens no other.",
 )
 
-CREATE_ERRORS = {
-    400: OpenApiResponse(description="validation_error, or package_unavailable"),
-    503: OpenApiResponse(
-        description="payment_provider_unavailable, or payment_provider_not_configured"
-    ),
-}
+CREATE_ERRORS = errors(
+    billing_errors.PackageUnavailable,
+    billing_errors.PaymentProviderUnavailable,
+    billing_errors.PaymentProviderNotConfigured,
+)
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -52,7 +52,11 @@ def _idempotency_key(request: Request) -> str | None:
 class CreditsView(APIView):
     """The signed-in user's credits and latest ledger entries."""
 
-    @extend_schema(responses=CreditsSerializer, operation_id="users_credits")
+    @extend_schema(
+        operation_id="users_credits",
+        responses={200: CreditsSerializer},
+        summary="Your credits: balance, reserved, available, and the latest entries.",
+    )
     def get(self, request: Request) -> Response:
         account = services.account_for(request.user)
         data = {
@@ -69,7 +73,10 @@ class CreditHistoryView(ListAPIView):
 
     serializer_class = LedgerEntrySerializer
 
-    @extend_schema(operation_id="users_credits_history")
+    @extend_schema(
+        operation_id="users_credits_history",
+        summary="Every entry of your credit ledger, newest first, a page at a time.",
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -82,7 +89,11 @@ class PaymentListView(ListAPIView):
 
     serializer_class = PaymentSerializer
 
-    @extend_schema(operation_id="payments_list", parameters=[PaymentListQuerySerializer])
+    @extend_schema(
+        operation_id="payments_list",
+        parameters=[PaymentListQuerySerializer],
+        summary="Your payments, newest first, a page at a time.",
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -96,8 +107,14 @@ class PackageListView(APIView):
     """Credit packages on sale, with a price per currency (minor units)."""
 
     permission_classes = [AllowAny]
+    # Public: a stale token sent along must not hide the price list.
+    authentication_classes: list = []
 
-    @extend_schema(responses=CreditPackageSerializer(many=True))
+    @extend_schema(
+        operation_id="payments_packages",
+        responses={200: CreditPackageSerializer(many=True)},
+        summary="The credit packages on sale, with a price per currency.",
+    )
     def get(self, request: Request) -> Response:
         return Response(CreditPackageSerializer(services.active_packages(), many=True).data)
 
@@ -109,9 +126,11 @@ class StripeCreateView(APIView):
     throttle_scope = "payments"
 
     @extend_schema(
+        operation_id="payments_stripe_create",
         request=StripeCreateSerializer,
         responses={201: StripePaymentSerializer, **CREATE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
+        summary="Buy a package with Stripe Checkout: send the browser to checkout_url.",
     )
     def post(self, request: Request) -> Response:
         body = StripeCreateSerializer(data=request.data)
@@ -133,9 +152,11 @@ class WechatCreateView(APIView):
     throttle_scope = "payments"
 
     @extend_schema(
+        operation_id="payments_wechat_create",
         request=WechatCreateSerializer,
         responses={201: WechatPaymentSerializer, **CREATE_ERRORS},
         parameters=[IDEMPOTENCY_KEY],
+        summary="Buy a package with WeChat Pay: native QR code, JSAPI or H5.",
     )
     def post(self, request: Request) -> Response:
         body = WechatCreateSerializer(data=request.data)
@@ -154,7 +175,11 @@ class WechatCreateView(APIView):
 class PaymentDetailView(APIView):
     """One of the user's payments; another user's is 404, as if it did not exist."""
 
-    @extend_schema(responses=PaymentSerializer)
+    @extend_schema(
+        operation_id="payments_get",
+        responses={200: PaymentSerializer, **errors(NOT_FOUND)},
+        summary="One of your payments: poll it after the provider's page.",
+    )
     def get(self, request: Request, payment_id: str) -> Response:
         order = services.order_for(request.user, payment_id)
         if order is None:
@@ -171,20 +196,8 @@ class StripeWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={
-            200: WebhookAckSerializer,
-            400: OpenApiResponse(
-                description="invalid_signature (nothing stored), or invalid_notification "
-                "(kept as a failed event)"
-            ),
-            409: OpenApiResponse(description="refund_before_payment: sent again later"),
-        },
-        parameters=[
-            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER)
-        ],
-    )
+    # For providers, not for API clients: out of the public schema (and its SDKs).
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         try:
             services.receive_stripe_event(request.body, request.headers.get("Stripe-Signature"))
@@ -203,18 +216,8 @@ class WechatWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={
-            204: OpenApiResponse(description="Accepted."),
-            400: OpenApiResponse(description='{"code": "FAIL", "message": "..."}'),
-            409: OpenApiResponse(description='{"code": "FAIL", ...}: refund before payment'),
-        },
-        parameters=[
-            OpenApiParameter(f"Wechatpay-{name}", OpenApiTypes.STR, OpenApiParameter.HEADER)
-            for name in ["Signature", "Timestamp", "Nonce", "Serial", "Signature-Type"]
-        ],
-    )
+    # For providers, not for API clients: out of the public schema (and its SDKs).
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         try:
             services.receive_wechat_notification(dict(request.headers), request.body)

@@ -284,6 +284,9 @@ REST_FRAMEWORK = {
         "accounts.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON in, as the contract says; the upload parses multipart itself, the
+    # webhooks read the provider's raw body.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     # DRF's own, keyed by the client address of config.client_address (TRUSTED_PROXIES).
@@ -296,33 +299,99 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
     },
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "config.errors.ExceptionHandler",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # The error responses the schema class adds where DRF itself may answer them;
+    # 401, 429 and 503 are added to every operation by config.schema.postprocess.
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "403", "404", "415", "500"],
+    # Every one is the contract's single error shape.
+    "ERROR_SCHEMAS": dict.fromkeys(
+        ["400", "403", "404", "415", "500"], "config.schema.ErrorSerializer"
+    ),
 }
 
+# Who the schema names as its contact and licence; OpenAPI takes a licence's SPDX
+# identifier or its URL, not both.
+_api_contact = {
+    key: value
+    for key, value in {
+        "name": env.str("API_CONTACT_NAME", default="Animate support"),
+        "email": env.str("API_CONTACT_EMAIL", default=""),
+        "url": env.str("API_CONTACT_URL", default=""),
+    }.items()
+    if value
+}
+_api_license = {"name": env.str("API_LICENSE_NAME", default="Proprietary")}
+if env.str("API_LICENSE_IDENTIFIER", default="LicenseRef-Proprietary"):
+    _api_license["identifier"] = env.str("API_LICENSE_IDENTIFIER", default="LicenseRef-Proprietary")
+elif env.str("API_LICENSE_URL", default=""):
+    _api_license["url"] = env.str("API_LICENSE_URL")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Animate API",
-    "DESCRIPTION": "Character animation with DashScope Wan2.2-Animate: sign-in, uploads, jobs, credits.",
+    "DESCRIPTION": "Character animation with DashScope Wan2.2-Animate: sign-in, uploads, "
+    "jobs, credits.\n\nErrors have one shape everywhere (`Error`): "
+    '`{"type", "errors": [{"code", "detail", "attr"}]}`, with extra fields for some codes. '
+    "Each error response lists its known `code`s; a client must tolerate others. "
+    "401, 429 and 503 may come from any operation that needs a token, and from any "
+    "operation, respectively; 429 and 503 say when to retry (`Retry-After`).",
     "VERSION": "1.0.0",
+    # OpenAPI 3.1: a nullable object is {"oneOf": [{"$ref": ...}, {"type": "null"}]},
+    # which validates (3.0's "nullable" beside a $ref says nothing).
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    # Relative: the API answers on the host that serves the schema.
+    "SERVERS": [{"url": "/", "description": "This deployment"}],
+    "CONTACT": _api_contact,
+    "LICENSE": _api_license,
+    "TAGS": [
+        {
+            "name": "auth",
+            "description": "Sign-up and sign-in (email and password, Google, WeChat), tokens, "
+            "email verification, password reset.",
+        },
+        {
+            "name": "users",
+            "description": "Your profile, credits and ledger, linked sign-in providers, "
+            "account deletion.",
+        },
+        {"name": "videos", "description": "Uploads, quotes, and starting animation jobs."},
+        {"name": "tasks", "description": "Your animation tasks: status, list, cancel, retry."},
+        {
+            "name": "payments",
+            "description": "Credit packages, Stripe and WeChat Pay orders, your payments.",
+        },
+        {"name": "config", "description": "What this deployment offers, for anyone."},
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
-        "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
-        "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
+        "ErrorTypeEnum": ["validation_error", "client_error", "server_error"],
         # Several apps have a "status"; name each set (an unresolvable path only warns).
         "PaymentStatusEnum": "billing.models.OrderStatus",
+        "TaskStatusEnum": [
+            "queued",
+            "submitted",
+            "running",
+            "succeeded",
+            "failed",
+            "canceled",
+        ],
+        "TaskTypeEnum": "animations.models.TaskType",
+        "ModeEnum": "animations.models.Mode",
+        "TradeTypeEnum": ["native", "jsapi", "h5"],
+        "SignInProviderEnum": ["google", "wechat"],
     },
     "POSTPROCESSING_HOOKS": [
-        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.postprocess",
     ],
 }
 

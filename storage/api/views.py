@@ -15,7 +15,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from config.db_router import use_primary
-from config.throttling import UserRateThrottle
+from config.schema import NOT_FOUND, errors
+from storage import errors as storage_errors
 from storage import services, signing
 from storage.api.parsers import LimitedMultiPartParser
 from storage.api.serializers import FileSerializer, UploadSerializer
@@ -24,6 +25,22 @@ from storage.models import Backend, File
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 256 * 1024
+
+
+# What an upload (or a URL import, which runs the same checks) may be refused for.
+MEDIA_ERRORS = (
+    storage_errors.CorruptMedia,
+    storage_errors.MediaTooShort("The video lasts 1.2 s; it must last at least 2 s.", duration=1.2),
+    storage_errors.MediaTooLong("The video lasts 42 s; it may last at most 30 s.", duration=42.0),
+    storage_errors.ImageTooSmall(width=120, height=160),
+    storage_errors.ImageTooLarge(width=5000, height=3000),
+    storage_errors.InvalidDimensions(width=4000, height=2160),
+    storage_errors.InvalidAspectRatio(width=1000, height=200),
+    storage_errors.FileTooLarge(
+        "Images may be at most 5242880 bytes.", max_bytes=5242880, size=6000000
+    ),
+    storage_errors.UnsupportedMedia(detected="text/plain"),
+)
 
 
 class UploadThrottle(UserRateThrottle):
@@ -64,15 +81,9 @@ class UploadView(APIView):
         request={"multipart/form-data": UploadSerializer},
         responses={
             201: FileSerializer,
-            400: OpenApiResponse(
-                description="Bad media: media_too_short, media_too_long, "
-                "image_too_small, image_too_large, invalid_dimensions, "
-                "invalid_aspect_ratio, corrupt_media"
-            ),
-            413: OpenApiResponse(description="file_too_large"),
-            415: OpenApiResponse(description="unsupported_media"),
-            503: OpenApiResponse(description="storage_unavailable"),
+            **errors(*MEDIA_ERRORS, storage_errors.StorageUnavailable),
         },
+        summary="Upload an image or a video for a job.",
         description="Upload an image or a video. The file's content decides its type and is "
         "checked against the DashScope input limits; a file that fails is not stored.",
     )
@@ -104,8 +115,11 @@ class FileContentView(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
-            404: OpenApiResponse(description="Unknown file, bad signature or expired link."),
+            416: OpenApiResponse(description="The range is outside the file."),
+            # unknown file, bad signature and expired link look the same
+            **errors(NOT_FOUND),
         },
+        summary="A stored file's bytes, through a signed link.",
         description="The bytes of a locally stored file, via a signed, expiring link. "
         "Supports single byte ranges.",
     )
