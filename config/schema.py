@@ -159,16 +159,18 @@ def errors(*known: type[DomainError] | DomainError | Code) -> dict[int, ErrorRes
 
 
 def describe(codes: Iterable[Code], *, fields: dict[str, Iterable[str]] | None = None) -> str:
-    """The description of an error response: its known codes, first paragraph."""
-    described = ", ".join(f"`{c.code}`" for c in codes)
-    text = f"Known codes: {described}. {TOLERATE}" if described else TOLERATE
+    """The description of an error response: the codes known for it."""
+    parts = [f"`{c.code}`" for c in codes]
     if fields:
         by_field = "; ".join(
             f"`{name}`: {', '.join(f'`{c}`' for c in sorted(field_codes))}"
             for name, field_codes in sorted(fields.items())
         )
-        text += f"\n\n`validation_error`, with `attr` naming the field, codes by field: {by_field}."
-    return text
+        lead = "and, " if parts else ""
+        parts.append(
+            f"{lead}with `type` `validation_error` and `attr` naming the field, {by_field}"
+        )
+    return f"Known codes: {', '.join(parts)}. {TOLERATE}"
 
 
 def examples(codes: Iterable[Code], status: int) -> list[OpenApiExample]:
