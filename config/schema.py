@@ -19,6 +19,7 @@ openapi-python-client), so it must say exactly what the API does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -364,11 +365,30 @@ RETRY_AFTER_HEADER = {
 }
 
 
+def _optional_stays_optional(schemas: dict[str, Any]) -> None:
+    """An optional request field's ``default`` is said in words instead: generators
+    (openapi-typescript's ``defaultNonNullable``) type a field with a default as
+    always present, so a client would have to send what it may leave out."""
+    for name, schema in schemas.items():
+        if not name.endswith("Request"):  # COMPONENT_SPLIT_REQUEST's request halves
+            continue
+        required = set(schema.get("required", []))
+        for field_name, field_schema in schema.get("properties", {}).items():
+            if field_name in required or "default" not in field_schema:
+                continue
+            default = json.dumps(field_schema.pop("default"))
+            said = f"Default: `{default}`."
+            field_schema["description"] = " ".join(
+                part for part in (field_schema.get("description", ""), said) if part
+            )
+
+
 def postprocess(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
     """Every secured operation documents 401; every operation 429 and 503 with
     ``Retry-After``. Each is one shared response; an operation that documents its
     own (with its own codes) gets the header added to it."""
     components = result.setdefault("components", {})
+    _optional_stays_optional(components.get("schemas", {}))
     components.setdefault("headers", {})["RetryAfter"] = RETRY_AFTER_HEADER
     shared = components.setdefault("responses", {})
     for name, codes, retry_after in SHARED_RESPONSES.values():
