@@ -21,6 +21,7 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -29,19 +30,23 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import pytest
 from django.conf import settings as django_settings
+from django.core import mail
 from django.db import connection
 
 from animations import services as animations
 from animations.simulator import Simulator
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.ledger import _ledger_stays_exact  # noqa: F401  (the journey ends exact)
+from config.tests.loopback_server import LoopbackServer
 from storage.tests.media import make_image, make_video
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,8 +69,8 @@ ERRORS_SEEN = [
     "task_not_cancelable",
     "file_too_large",
     "unsupported_media",
-    "throttled",
     "user_inactive",
+    "throttled",
 ]
 
 
@@ -95,9 +100,35 @@ class Beat(threading.Thread):
         assert self.errors == []
 
 
+def verification_key(address: str) -> str | None:
+    """The key in the latest verification email to ``address`` (the locmem outbox
+    of this process, where the live server sends its mail)."""
+    for message in reversed(mail.outbox):
+        if address in message.to and (found := re.search(r"verify-email\?key=(\S+)", message.body)):
+            return unquote(found.group(1))
+    return None
+
+
+class MailboxHandler(BaseHTTPRequestHandler):
+    """``GET /key?to=<address>``: the user reading their verification email."""
+
+    def do_GET(self) -> None:
+        address = parse_qs(urlsplit(self.path).query).get("to", [""])[0]
+        key = verification_key(address)
+        body = (key or "").encode()
+        self.send_response(200 if key else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @dataclass
 class Journey:
     url: str
+    mailbox: str
     email: str
     image: bytes
     video: bytes
@@ -127,18 +158,21 @@ def journey(live_server, settings) -> Iterator[Journey]:
     settings.STORAGE_MAX_IMAGE_BYTES = settings.STORAGE_MAX_VIDEO_BYTES = MAX_BYTES
     settings.SIGNUP_BONUS_CREDITS = BONUS
     CreditPackageFactory(name="Starter", credits=100, prices={"USD": 500, "CNY": 3500})
+    mailbox = LoopbackServer(MailboxHandler).start()
     beat = Beat()
     beat.start()
     try:
         yield Journey(
             # 127.0.0.1, not localhost: node must not try ::1 first
             url=live_server.url.replace("localhost", "127.0.0.1"),
+            mailbox=mailbox.base_url,
             email=f"journey-{uuid.uuid4().hex[:8]}@example.com",
             image=make_image(400, 600),
             video=make_video(3.0, 320, 240, 5),
         )
     finally:
         beat.stop()
+        mailbox.stop()
         simulator.stop()
 
 
@@ -196,7 +230,7 @@ def test_every_module_of_the_python_client_imports(python_client: str) -> None:
 
 def test_the_python_client_runs_the_journey(journey: Journey, python_client: str) -> None:
     from animate_client import AuthenticatedClient, Client
-    from animate_client.api.auth import auth_login, auth_me, auth_register
+    from animate_client.api.auth import auth_email_verify, auth_login, auth_me, auth_register
     from animate_client.api.config import config_get
     from animate_client.api.payments import (
         payments_list,
@@ -210,6 +244,7 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
         AnimateRequestRequest,
         EraseAccountRequest,
         Error,
+        KeyRequest,
         LoginRequest,
         ModeEnum,
         QuoteRequestRequest,
@@ -247,13 +282,19 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
     )
     assert registered.status_code == 201
     assert registered.parsed.user.avatar_url is None
+    # the sign-up credits come with a verified address
+    key = verification_key(journey.email)
+    assert key is not None
+    verified = auth_email_verify.sync_detailed(client=anonymous, body=KeyRequest(key=key))
+    assert verified.status_code == 204
     tokens = auth_login.sync_detailed(
         client=anonymous, body=LoginRequest(email=journey.email, password=PASSWORD)
     ).parsed
     api = AuthenticatedClient(
         base_url=journey.url, token=tokens.access, raise_on_unexpected_status=True
     )
-    assert auth_me.sync_detailed(client=api).parsed.email == journey.email
+    me = auth_me.sync_detailed(client=api).parsed
+    assert (me.email, me.email_verified) == (journey.email, True)
 
     def upload(kind: UploadKindEnum, content: bytes, name: str) -> Any:
         return videos_upload.sync_detailed(
@@ -334,6 +375,12 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
         upload(UploadKindEnum.IMAGE, b"not a picture", "me.jpg"), 415, "unsupported_media"
     )
     assert text.attr == "file"
+    erased = users_account_delete.sync_detailed(
+        client=api, body=EraseAccountRequest(password=PASSWORD)
+    )
+    assert erased.status_code == 204
+    failure(auth_me.sync_detailed(client=api), 401, "user_inactive")
+
     for n in range(15):
         attempt = auth_login.sync_detailed(
             client=anonymous,
@@ -346,12 +393,6 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
         assert attempt.status_code == 400
     else:
         raise AssertionError("failed sign-ins were never throttled")
-
-    erased = users_account_delete.sync_detailed(
-        client=api, body=EraseAccountRequest(password=PASSWORD)
-    )
-    assert erased.status_code == 204
-    failure(auth_me.sync_detailed(client=api), 401, "user_inactive")
 
     assert seen == ERRORS_SEEN
 
@@ -426,6 +467,7 @@ def _ts_folder(journey: Journey, tmp_path: Path, node_modules: Path) -> Path:
                 f"export const BASE_URL = {json.dumps(journey.url)};",
                 f"export const EMAIL = {json.dumps(journey.email)};",
                 f"export const PASSWORD = {json.dumps(PASSWORD)};",
+                f"export const MAILBOX = {json.dumps(journey.mailbox)};",
                 'export const PAYMENT: "stripe" | "unconfigured" = "unconfigured";',
                 f'export const IMAGE = "{base64.b64encode(journey.image).decode()}";',
                 f'export const VIDEO = "{base64.b64encode(journey.video).decode()}";',
