@@ -497,7 +497,7 @@ def _password_matches(request: HttpRequest, user: User, password: str) -> bool:
             request, email=user.email, password=password
         )
     except ValidationError as exc:
-        raise TooManyAttempts(retry_after=_login_lockout_seconds()) from exc
+        raise TooManyAttempts(retry_after=_allauth_window("login_failed")) from exc
     return found is not None and found.pk == user.pk
 
 

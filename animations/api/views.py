@@ -22,7 +22,7 @@ from animations.models import AnimationTask, TaskType
 from billing.errors import InsufficientCredits
 from config.schema import errors
 from storage import errors as storage_errors
-from storage.api.views import MEDIA_ERRORS
+from storage.api.views import MEDIA_ERRORS, UploadThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",

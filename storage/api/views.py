@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from config.db_router import use_primary
 from config.schema import NOT_FOUND, errors
+from config.throttling import UserRateThrottle
 from storage import errors as storage_errors
 from storage import services, signing
 from storage.api.parsers import LimitedMultiPartParser
