@@ -44,7 +44,7 @@ class AnimationTaskAdmin(admin.ModelAdmin):
         "region",
         "credits_reserved",
         "credits_charged",
-        "credits_refunded",
+        "credits_released",
         "attempts",
         "created_at",
         "finished_at",

@@ -9,6 +9,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class TaskType(models.TextChoices):
@@ -42,9 +43,12 @@ FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
 
 class AnimationTask(models.Model):
     """A move or mix job. Credits: ``credits_reserved`` is what every run reserved,
-    ``credits_charged`` + ``credits_refunded`` what was settled; while a run is open
-    its reservation is the difference. ``run`` counts the runs (1 + retries) and
-    names each run's ledger ref, so a retry reserves afresh."""
+    ``credits_charged`` (captured) + ``credits_released`` (given back unspent: a
+    failed or canceled run, or what a success cost less than reserved) what was
+    settled; while a run is open its reservation is the difference. A support
+    refund of a charge is a ledger adjustment and changes none of them.
+    ``attempts`` counts the runs (1 + retries) and names each run's ledger ref, so
+    a retry reserves afresh (``start_new_run``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
@@ -61,8 +65,9 @@ class AnimationTask(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
-    run = models.PositiveIntegerField(default=1)
-    attempts = models.PositiveIntegerField(default=1, help_text="Runs started (1 + retries).")
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="Runs started (1 + retries); the current run's number."
+    )
     submit_tries = models.PositiveIntegerField(default=0, help_text="Create calls in this run.")
     submit_unknown = models.BooleanField(
         default=False, help_text="A create call's outcome is unknown: reconcile before resending."
@@ -94,7 +99,9 @@ class AnimationTask(models.Model):
     usage_ratio = models.CharField(max_length=16, blank=True, default="")
     credits_reserved = models.PositiveIntegerField(default=0)
     credits_charged = models.PositiveIntegerField(default=0)
-    credits_refunded = models.PositiveIntegerField(default=0)
+    credits_released = models.PositiveIntegerField(
+        default=0, help_text="Reserved credits given back unspent (the API's credits.refunded)."
+    )
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     result = models.ForeignKey(
@@ -120,7 +127,7 @@ class AnimationTask(models.Model):
                 condition=Q(mode__in=Mode.values), name="animation_task_mode_valid"
             ),
             models.CheckConstraint(
-                condition=Q(credits_reserved__gte=F("credits_charged") + F("credits_refunded")),
+                condition=Q(credits_reserved__gte=F("credits_charged") + F("credits_released")),
                 name="animation_task_settled_within_reserved",
             ),
             models.CheckConstraint(
@@ -147,13 +154,53 @@ class AnimationTask(models.Model):
     @property
     def ref(self) -> str:
         """The ledger ref of the current run's reservation."""
-        return (
-            f"animation_task:{self.id}" if self.run == 1 else f"animation_task:{self.id}:{self.run}"
-        )
+        if self.attempts == 1:
+            return f"animation_task:{self.id}"
+        return f"animation_task:{self.id}:{self.attempts}"
 
     @property
     def open_credits(self) -> int:
-        return self.credits_reserved - self.credits_charged - self.credits_refunded
+        """What the current run still holds reserved."""
+        return self.credits_reserved - self.credits_charged - self.credits_released
+
+    def start_new_run(self, *, reserved: int) -> None:
+        """Make this (finished) task the next run, queued: everything that belonged
+        to the last run goes back to its default (``RUN_FIELDS``), the run number
+        moves on (so its ledger ref is new) and ``reserved`` more credits count as
+        reserved. What every run shares stays: inputs, the settled credits, the
+        provider answers kept for support. The caller reserves and saves."""
+        for name in RUN_FIELDS:
+            setattr(self, name, self._meta.get_field(name).get_default())
+        self.attempts += 1
+        self.credits_reserved += reserved
+        self.status = Status.QUEUED
+        self.queued_at = timezone.now()
+
+
+# What belongs to one run of a task: reset when a retry starts the next one.
+RUN_FIELDS = (
+    "submit_tries",
+    "submit_unknown",
+    "submit_sent_at",
+    "provider_task_id",
+    "provider_status",
+    "provider_key_id",
+    "provider_result_url",
+    "polls",
+    "next_poll_at",
+    "lease_until",
+    "lease_owner",
+    "submitted_at",
+    "provider_submit_time",
+    "started_at",
+    "provider_end_time",
+    "finished_at",
+    "usage_duration",
+    "usage_ratio",
+    "error_code",
+    "error_message",
+    "result",
+)
 
 
 class TaskRetry(models.Model):

@@ -123,7 +123,8 @@ class TaskSerializer(serializers.ModelSerializer):
         return {
             "reserved": obj.credits_reserved,
             "charged": obj.credits_charged,
-            "refunded": obj.credits_refunded,
+            # The contract's "refunded": reserved credits given back unspent.
+            "refunded": obj.credits_released,
         }
 
     @extend_schema_field(TaskErrorSerializer(allow_null=True))

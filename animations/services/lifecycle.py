@@ -197,7 +197,7 @@ def finish_success(task: AnimationTask, token: str) -> None:
         billing.capture(row.user, charged, ref=row.ref, key=f"{row.ref}:capture")
         now = timezone.now()
         row.credits_charged += charged
-        row.credits_refunded += row.open_credits
+        row.credits_released += row.open_credits
         row.status = Status.SUCCEEDED
         row.result = result
         row.finished_at = now
@@ -234,7 +234,7 @@ def fail_task(
 
 def _release(row: AnimationTask) -> None:
     billing.release(row.user, ref=row.ref, key=f"{row.ref}:release")
-    row.credits_refunded += row.open_credits
+    row.credits_released += row.open_credits
 
 
 def _settle_canceled(
@@ -295,28 +295,8 @@ def retry_task(task: AnimationTask, *, idempotency_key: str | None = None) -> An
         if row.status not in (Status.FAILED, Status.CANCELED):
             raise TaskNotRetryable(status=row.status)
         cost = price(row.model, row.mode, row.video_duration)
-        row.run += 1
+        row.start_new_run(reserved=cost)
         billing.reserve(row.user, cost, ref=row.ref, key=f"{row.ref}:reserve")
-        now = timezone.now()
-        row.attempts += 1
-        row.credits_reserved += cost
-        row.status = Status.QUEUED
-        row.queued_at = now
-        row.submit_tries = 0
-        row.submit_unknown = False
-        row.submit_sent_at = None
-        row.provider_task_id = None
-        row.provider_status = ""
-        row.provider_result_url = ""
-        row.polls = 0
-        row.next_poll_at = row.lease_until = None
-        row.lease_owner = ""
-        row.submitted_at = row.provider_submit_time = row.started_at = None
-        row.provider_end_time = row.finished_at = None
-        row.usage_duration = None
-        row.usage_ratio = ""
-        row.error_code = row.error_message = ""
-        row.result = None
         row.save()
         if idempotency_key:
             TaskRetry.objects.create(task=row, idempotency_key=idempotency_key, run=row.run)

@@ -303,3 +303,37 @@ def test_retry_without_credits_is_402_and_leaves_the_task_failed(provider) -> No
     assert (error["code"], error["needed"], error["available"]) == ("insufficient_credits", 12, 7)
     row = AnimationTask.objects.get(pk=task_id)
     assert (row.status, row.attempts, row.credits_reserved) == ("failed", 1, 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retry_of_a_task_failed_at_the_provider_starts_a_clean_run(provider, settings) -> None:
+    from animations.models import RUN_FIELDS
+
+    # Given a task the provider ran and failed
+    user = funded_user(1000)
+    provider.script({"outcome": "FAILED", "code": "InternalError.Algo"})
+    task_id = create(user).json()["id"]
+    drive(final(task_id))
+    failed = AnimationTask.objects.get(pk=task_id)
+    assert (failed.status, failed.error_code, failed.polls > 0) == (
+        "failed",
+        "InternalError.Algo",
+        True,
+    )
+    answers = list(failed.provider_responses)
+    # When it is retried while no slot is free
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    assert client_for(user).post(f"/api/tasks/{task_id}/retry").status_code == 202
+    # Then every field of the last run is back at its default, the run number and
+    # its ledger ref moved on, and what the runs share is kept
+    row = AnimationTask.objects.get(pk=task_id)
+    blank = AnimationTask()
+    assert {name: getattr(row, name) for name in RUN_FIELDS} == {
+        name: getattr(blank, name) for name in RUN_FIELDS
+    }
+    assert (row.status, row.attempts, row.ref) == ("queued", 2, f"animation_task:{task_id}:2")
+    assert (row.credits_reserved, row.credits_charged, row.credits_released) == (24, 0, 12)
+    assert (row.image_id, row.video_id) == (failed.image_id, failed.video_id)
+    assert row.provider_responses == answers
+    assert row.queued_at > failed.queued_at
+    assert LedgerEntry.objects.filter(ref=row.ref, kind="reserve").count() == 1
