@@ -10,6 +10,7 @@ import redis
 from django_redis import get_redis_connection
 
 from animations.limiter import FileLimiter, LocalLimiter, RateLimited, RedisLimiter
+from config.tests.concurrency import run_together
 
 
 def _max_in_any_second(stamps: list[float]) -> int:
@@ -34,22 +35,20 @@ def test_eight_workers_never_exceed_twenty_queries_a_second(settings) -> None:
     # admission and its server timestamp together.
     locks = [threading.Lock(), threading.Lock()]
 
-    def worker(limiter: RedisLimiter, lock: threading.Lock) -> None:
+    def worker(n: int) -> int:
+        limiter, lock = limiters[n % 2], locks[n % 2]
         for _ in range(8):
             with lock:
                 limiter.acquire("key-a", "query", max_wait=30)
                 stamps.append(limiter.last_admitted)
+        return n
 
-    threads = [
-        threading.Thread(target=worker, args=(limiters[i % 2], locks[i % 2])) for i in range(8)
-    ]
     started = time.monotonic()
     # When 64 queries are wanted at once
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # Then they were spread out: never more than 20 in a second, all served
+    finished = run_together(8, worker)
+    # Then every worker finished, and the queries were spread out: never more than
+    # 20 in a second, all served
+    assert sorted(finished) == list(range(8))
     assert len(stamps) == 64
     assert _max_in_any_second(stamps) <= 20
     assert time.monotonic() - started >= 3.0

@@ -177,6 +177,12 @@ class Simulator:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sim-deliver")
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        # Tests order concurrent API requests by events, never by sleeping: each
+        # is counted as it arrives (``wait_for_arrivals``), then waits for ``gate``.
+        self.gate = threading.Event()
+        self.gate.set()
+        self._arrivals = 0
+        self._arrived = threading.Condition()
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> Self:
@@ -346,6 +352,18 @@ class Simulator:
     def route(self, request: Request) -> Response:
         raise NotImplementedError
 
+    def wait_for_arrivals(self, count: int, *, timeout: float = 10.0) -> bool:
+        """True once ``count`` API requests have come in (answered or held at ``gate``)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._arrivals >= count, timeout)
+
+    def _arrive(self) -> bool:
+        """Count an API request, then hold it while ``gate`` is closed (30 s at most)."""
+        with self._arrived:
+            self._arrivals += 1
+            self._arrived.notify_all()
+        return self.gate.wait(timeout=30)
+
     def control(self, request: Request) -> Response | None:
         """``/__sim__/...``: the hidden endpoints tests and scripts drive the
         simulator with. The shared ones are here; subclasses add their own."""
@@ -405,6 +423,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if request.path.startswith("/__sim__/"):
                 response = self.sim.control(request) or Response.json(404, {"error": "not found"})
+            elif not self.sim._arrive():
+                response = Response.json(503, {"error": "the test never opened the gate"})
             else:
                 response = self.sim.route(request)
         except Exception as exc:  # the simulator's own bug: say so, do not hang the client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import UserFactory
 from billing import services
@@ -57,32 +56,30 @@ def test_check_ledger_reports_no_drift_while_credits_move() -> None:
     users = [UserFactory() for _ in range(4)]
     for user in users:
         services.grant_bonus(user, 1000, key="seed")
+    moving = [threading.Event() for _ in users]
     stop = threading.Event()
-    reports: list[list[str]] = []
 
-    def spend(user, worker: int) -> None:
+    def spend(worker: int) -> tuple[str, int]:
+        user, moved = users[worker], 0
+        while not stop.is_set() and moved < 300:
+            ref = f"job:{worker}:{moved}"
+            services.reserve(user, 3, ref=ref, key=f"{ref}:r")
+            services.capture(user, 2, ref=ref, key=f"{ref}:c")
+            moved += 1
+            moving[worker].set()
+        return "spent", moved
+
+    def check() -> tuple[str, list[list[str]]]:
         try:
-            n = 0
-            while not stop.is_set() and n < 200:
-                ref = f"job:{worker}:{n}"
-                services.reserve(user, 3, ref=ref, key=f"{ref}:r")
-                services.capture(user, 2, ref=ref, key=f"{ref}:c")
-                n += 1
+            assert all(event.wait(10) for event in moving), "a spender never moved credits"
+            return "checked", [services.check_ledger() for _ in range(10)]
         finally:
-            connection.close()
+            stop.set()
 
-    threads = [threading.Thread(target=spend, args=(u, i)) for i, u in enumerate(users)]
-    for thread in threads:
-        thread.start()
+    # when the check runs ten times once every account is moving
+    results = run_together(5, lambda n: check() if n == 0 else spend(n - 1))
 
-    # when the check runs meanwhile
-    try:
-        for _ in range(10):
-            reports.append(services.check_ledger())
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-
-    # then it never saw drift
-    assert reports == [[]] * 10
+    # then every worker finished, each spender moved credits, and the check never saw drift
+    assert sorted(kind for kind, _ in results) == ["checked"] + ["spent"] * 4
+    assert all(moved >= 1 for kind, moved in results if kind == "spent")
+    assert [reports for kind, reports in results if kind == "checked"] == [[[]] * 10]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from accounts.tests.factories import UserFactory
 from billing.models import CreditAccount, CreditPackage, LedgerEntry, PaymentOrder
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.simulators import sign
+from config.tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -179,47 +179,51 @@ def test_payment_creation_is_throttled_per_user(api_client, stripe_simulator, mo
 def test_a_repeat_arriving_while_stripe_is_still_answering_gets_the_same_checkout_url(
     stripe_simulator,
 ) -> None:
-    # given a slow Stripe and a user who sends the same request twice, the second
-    # while the first still waits for its session
-    from django.db import connection
+    # given a user who sends the same request twice, the second while Stripe still
+    # holds the first's session request unanswered
     from rest_framework.test import APIClient
 
     user = UserFactory()
     package = CreditPackageFactory()
-    stripe_simulator.configure(delay=0.4)
-    bodies: list[dict] = []
+    stripe_simulator.gate.clear()
 
-    def create() -> None:
+    def create() -> dict:
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post(
+            "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k"
+        )
+        return {**response.json(), "http": response.status_code}
+
+    def step(n: int) -> dict | None:
+        if n == 0:  # the first request
+            return create()
+        if n == 1:  # the repeat, once the first is waiting at Stripe
+            assert stripe_simulator.wait_for_arrivals(1), "the first never reached Stripe"
+            return create()
+        # Stripe answers only when the repeat has reached it too
         try:
-            client = APIClient()
-            client.force_authenticate(user)
-            response = client.post(
-                "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY="k"
-            )
-            bodies.append({**response.json(), "http": response.status_code})
+            assert stripe_simulator.wait_for_arrivals(2), "the repeat never reached Stripe"
         finally:
-            connection.close()
-
-    first = threading.Thread(target=create)
-    second = threading.Thread(target=create)
+            stripe_simulator.gate.set()
+        return None
 
     # when both run
-    first.start()
-    time.sleep(0.2)
-    second.start()
-    first.join()
-    second.join()
+    results = run_together(3, step)
 
-    # then both answer with the one order and its checkout URL; Stripe opened one session
+    # then every worker finished; both answer with the one order and its checkout URL,
+    # and Stripe, asked twice under the order's key, opened one session
+    assert len(results) == 3
+    bodies = [r for r in results if r is not None]
     order = PaymentOrder.objects.get()
     assert [b["http"] for b in bodies] == [201, 201]
     assert {b["id"] for b in bodies} == {str(order.pk)}
     assert {b["checkout_url"] for b in bodies} == {order.checkout_url}
     assert order.checkout_url.startswith(f"{stripe_simulator.origin}/c/pay/cs_test_")
     assert len(stripe_simulator.sessions) == 1
-    assert {r["headers"]["Idempotency-Key"] for r in stripe_simulator.requests} == {
+    assert [r["headers"]["Idempotency-Key"] for r in stripe_simulator.requests] == [
         f"checkout-{order.pk}"
-    }
+    ] * 2
 
 
 def test_billing_tests_cannot_reach_the_real_stripe(

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import UserFactory
 from config import db_router
 from config.db_router import PinState, PrimaryReplicaRouter, choose_read_alias, primary_reason
+from config.tests.concurrency import run_together
 
 # A replica alias with no DATABASES entry: it can never answer, whatever this
 # run's configuration, so the router must always fall back from it.
@@ -92,24 +93,19 @@ def test_use_primary_pins_a_block_and_a_function_and_then_unpins(fresh_state):
 
 def test_a_write_in_one_thread_does_not_pin_another_thread():
     wrote = threading.Event()
-    results: dict[str, bool] = {}
 
-    def writer() -> None:
+    def writer() -> tuple[str, bool]:
         PrimaryReplicaRouter().db_for_write(Site)
-        results["writer"] = db_router.current_state().wrote
         wrote.set()
+        return "writer", db_router.current_state().wrote
 
-    def reader() -> None:
-        wrote.wait(5)
-        results["reader"] = db_router.current_state().wrote
+    def reader() -> tuple[str, bool]:
+        assert wrote.wait(5), "the writer never wrote"
+        return "reader", db_router.current_state().wrote
 
-    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(5)
+    results = run_together(2, lambda n: writer() if n == 0 else reader())
 
-    assert results == {"writer": True, "reader": False}
+    assert dict(results) == {"writer": True, "reader": False}
 
 
 def test_concurrent_asgi_requests_have_their_own_pin_and_sync_writes_reach_the_caller():
