@@ -136,9 +136,17 @@ def parse_task(body: dict[str, Any]) -> TaskState:
     )
 
 
+def rate_kind(call: str) -> str:
+    """The provider limit a call counts against: create calls, or everything else."""
+    return "submit" if call == "submit" else "query"
+
+
 class DashScopeClient:
     """One API key at one base URL. Every call first takes a token from the shared
-    limiter, so all workers together stay within the key's documented rates."""
+    limiter, so all workers together stay within the key's documented rates. A
+    call finding none raises ``RateLimited`` at once unless it allows a
+    ``max_wait`` (only callers a person waits on do); ``submit`` can be told that
+    its caller already took its token (``token_taken``)."""
 
     def __init__(
         self,
@@ -187,6 +195,7 @@ class DashScopeClient:
         mode: str,
         watermark: bool,
         check_image: bool = True,
+        token_taken: bool = False,
     ) -> Submission:
         body = {
             "model": model,
@@ -196,7 +205,9 @@ class DashScopeClient:
         headers = {"X-DashScope-Async": "enable"}
         if image_url.startswith("oss://") or video_url.startswith("oss://"):
             headers["X-DashScope-OssResourceResolve"] = "enable"
-        data = self._call("submit", "POST", CREATE_PATH, json=body, headers=headers)
+        data = self._call(
+            "submit", "POST", CREATE_PATH, json=body, headers=headers, token_taken=token_taken
+        )
         output = data.get("output") or {}
         task_id = output.get("task_id")
         if not task_id:
@@ -218,8 +229,8 @@ class DashScopeClient:
     def query(self, task_id: str) -> TaskState:
         return parse_task(self._call("query", "GET", f"/tasks/{task_id}"))
 
-    def cancel(self, task_id: str) -> dict[str, Any]:
-        return self._call("cancel", "POST", f"/tasks/{task_id}/cancel")
+    def cancel(self, task_id: str, *, max_wait: float = 0.0) -> dict[str, Any]:
+        return self._call("cancel", "POST", f"/tasks/{task_id}/cancel", max_wait=max_wait)
 
     def list_tasks(
         self, *, start: datetime, end: datetime, model: str | None = None, page_size: int = 100
@@ -247,8 +258,18 @@ class DashScopeClient:
                 return rows
             page += 1
 
-    def _call(self, kind: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        self.limiter.acquire(self.key_id, "submit" if kind == "submit" else "query")
+    def _call(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        max_wait: float = 0.0,
+        token_taken: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if not token_taken:
+            self.limiter.acquire(self.key_id, rate_kind(kind), max_wait=max_wait)
         try:
             response = self._http.request(method, f"{self.base_url}{path}", **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

@@ -7,6 +7,11 @@ Redis (one Lua script, so check-and-add is atomic and uses the Redis server's
 clock, not each worker's). Without Redis (the embedded default, one host) a
 locked file under VAR_DIR does the same job across its processes.
 
+Nothing here waits by default: a worker that finds no token gets ``RateLimited``
+(with the seconds until one may be free) and the dispatcher tries again on a
+later beat, so no worker ever sleeps for a token. Only a caller a person is
+waiting on (a cancel from the API) may allow a short wait (``max_wait``).
+
 The third limit, tasks in flight per key, is not kept here: the database rows
 are its source of truth (see ``services.claim_next_queued``), so a dead worker
 can never leak a slot.
@@ -42,7 +47,12 @@ return {math.max(1, tonumber(oldest[2]) + window - now), now}
 
 
 class RateLimited(Exception):
-    """No token within the wait allowed; nothing was sent."""
+    """No token within the wait allowed; nothing was sent. ``retry_after``: the
+    seconds until one may be free."""
+
+    def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def rate_for(kind: str) -> int:
@@ -64,21 +74,23 @@ class Limiter(Protocol):
     def try_acquire(self, key_id: str, kind: str) -> float:
         """0 when a token was taken, else the seconds until one may be free."""
 
-    def acquire(self, key_id: str, kind: str, *, max_wait: float = 10.0) -> None: ...
+    def acquire(self, key_id: str, kind: str, *, max_wait: float = 0.0) -> None: ...
 
 
 class _Base:
     def try_acquire(self, key_id: str, kind: str) -> float:
         raise NotImplementedError
 
-    def acquire(self, key_id: str, kind: str, *, max_wait: float = 10.0) -> None:
+    def acquire(self, key_id: str, kind: str, *, max_wait: float = 0.0) -> None:
+        """Take a token, or raise ``RateLimited``. With ``max_wait`` 0 (every
+        worker) this never sleeps; a positive one waits at most that long."""
         deadline = time.monotonic() + max_wait
         while True:
             wait = self.try_acquire(key_id, kind)
             if wait <= 0:
                 return
             if time.monotonic() + wait > deadline:
-                raise RateLimited(f"{kind} rate for key {key_id} is exhausted")
+                raise RateLimited(f"{kind} rate for key {key_id} is exhausted", retry_after=wait)
             time.sleep(wait)
 
 

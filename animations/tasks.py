@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from animations import services
+from animations.limiter import RateLimited
 
 
 @shared_task(ignore_result=True)
@@ -14,6 +15,11 @@ def dispatch() -> dict[str, int]:
     return {"reconciled": report.reconciled, "submitted": report.submitted, "polled": report.polled}
 
 
-@shared_task(ignore_result=True)
-def cancel_at_provider(region: str, provider_task_id: str) -> bool:
-    return services.cancel_at_provider(region, provider_task_id)
+@shared_task(bind=True, ignore_result=True, max_retries=20)
+def cancel_at_provider(self: Task, region: str, provider_task_id: str) -> bool:
+    """Ask the provider to drop a task; with no rate token free, run again later
+    (a countdown, never a sleep in the worker)."""
+    try:
+        return services.cancel_at_provider(region, provider_task_id)
+    except RateLimited as limited:
+        raise self.retry(countdown=max(1.0, limited.retry_after)) from limited

@@ -191,7 +191,9 @@ class _GuardedBackend(httpcore.NetworkBackend):
         raise UnsafeUrl("Unix sockets may not be fetched.", attr="url", reason="scheme")
 
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        # httpcore sleeps only between connect retries, and this pool has none:
+        # a download that fails is retried by its caller later, never in place.
+        raise RuntimeError("the guarded downloader does not retry in place")
 
 
 class _GuardedTransport(httpx.HTTPTransport):

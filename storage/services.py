@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,36 +98,26 @@ def mirror_result(
 ) -> File:
     """Copy a provider's result video into the owner's storage, once per ``key``:
     a second call with the same key returns the first copy and downloads nothing.
-    Transient failures (5xx, timeouts, refused connections) are retried with
-    backoff; the copy must be a video PyAV can decode. A result that arrives after
+    One download per call: a transient failure (5xx, timeout, refused connection)
+    raises ``TransientDownloadError`` at once and the caller retries by
+    rescheduling (the dispatcher's ``next_poll_at``), never by sleeping in a
+    worker. The copy must be a video PyAV can decode. A result that arrives after
     its owner was erased is stored deleted and its object removed at once."""
     existing = _primary().filter(owner=owner, source_key=key).first()
     if existing is not None:
         return existing
-    attempts = max(1, settings.STORAGE_MIRROR_ATTEMPTS)
-    for attempt in range(1, attempts + 1):
-        try:
-            with fetch.download(
-                url, max_bytes=settings.STORAGE_MAX_RESULT_BYTES, resolve=resolve
-            ) as got:
-                info = media.probe(got.path)
-                media.check_playable(info, got.path)
-                return _put(
-                    owner,
-                    got.path,
-                    info=info,
-                    kind=FileKind.RESULT,
-                    size=got.size,
-                    sha256=got.sha256,
-                    source_key=key,
-                )
-        except fetch.TransientDownloadError as exc:
-            if attempt == attempts:
-                raise
-            delay = settings.STORAGE_MIRROR_BACKOFF * 2 ** (attempt - 1)
-            log.warning("mirror_retry", key=key, attempt=attempt, error=exc.detail, delay=delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+    with fetch.download(url, max_bytes=settings.STORAGE_MAX_RESULT_BYTES, resolve=resolve) as got:
+        info = media.probe(got.path)
+        media.check_playable(info, got.path)
+        return _put(
+            owner,
+            got.path,
+            info=info,
+            kind=FileKind.RESULT,
+            size=got.size,
+            sha256=got.sha256,
+            source_key=key,
+        )
 
 
 def signed_url(file: File, *, expires_in: int | None = None) -> str:

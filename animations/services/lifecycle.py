@@ -3,6 +3,7 @@ fail, cancel, retry as a new run, and cancel for account erasure."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -45,6 +46,8 @@ log = structlog.get_logger(__name__)
 
 
 MAX_RUNTIME = 3 * 3600.0
+# Real seconds a user's cancel may wait for a provider token (never a worker).
+CANCEL_WAIT = 2.0
 ERASED = ("account_erased", "The account was erased; the task was canceled.")
 
 
@@ -69,41 +72,55 @@ def poll_due(*, limit: int | None = None) -> int:
             .update(lease_owner=token, lease_until=until)
         )
         if won:
-            poll_task(AnimationTask.objects.get(pk=pk), token)
+            if not poll_task(AnimationTask.objects.get(pk=pk), token):
+                break  # the key's query rate is spent: the rest wait for a later beat
             polled += 1
     return polled
 
 
-def poll_task(task: AnimationTask, token: str) -> None:
+def poll_task(task: AnimationTask, token: str) -> bool:
     """One step for a claimed task at the provider. Past the 3-hour limit the
     provider is still asked first: a job it finished late is settled by its
-    answer; one it has not finished (or cannot tell us about) fails."""
+    answer; one it has not finished (or cannot tell us about) fails. False when
+    no query token was free: the task is rescheduled for when one may be, and
+    nothing waits."""
     now = timezone.now()
     if task.provider_status == "SUCCEEDED" and task.provider_result_url:
         finish_success(task, token)
-        return
+        return True
     expired = bool(task.submitted_at and now - task.submitted_at > provider_delta(MAX_RUNTIME))
     assert task.provider_task_id
     try:
         state = client_for(task.region).query(task.provider_task_id)
-    except (ProviderError, RateLimited) as error:
+    except RateLimited as limited:
+        _reschedule(task, token, at=now + timedelta(seconds=limited.retry_after))
+        return False
+    except ProviderError as error:
         if expired:
             _fail_timed_out(task)
-            return
-        with transaction.atomic():
-            row = locked(task)
-            if row.lease_owner != token:
-                return
-            if isinstance(error, ProviderError):
-                keep_raw(row, "query_error", error_body(error))
-            row.lease_owner, row.lease_until = "", None
-            row.next_poll_at = now + provider_delta(ERROR_BACKOFF)
-            row.save()
-        return
+        else:
+            _reschedule(task, token, at=now + provider_delta(ERROR_BACKOFF), error=error)
+        return True
     if expired and state.status in {"PENDING", "RUNNING"}:
         _fail_timed_out(task)
-        return
+        return True
     record_poll(task, token, state)
+    return True
+
+
+def _reschedule(
+    task: AnimationTask, token: str, *, at: datetime, error: ProviderError | None = None
+) -> None:
+    """Give the lease back and make the task due again ``at``, if we still hold it."""
+    with transaction.atomic():
+        row = locked(task)
+        if row.lease_owner != token:
+            return
+        if error is not None:
+            keep_raw(row, "query_error", error_body(error))
+        row.lease_owner, row.lease_until = "", None
+        row.next_poll_at = at
+        row.save()
 
 
 def _fail_timed_out(task: AnimationTask) -> None:
@@ -271,7 +288,8 @@ def cancel_task(task: AnimationTask) -> AnimationTask:
         task.refresh_from_db()
     if task.status == Status.SUBMITTED and task.provider_status == "PENDING":
         try:
-            client_for(task.region).cancel(str(task.provider_task_id))
+            # A person waits on this answer (no worker does): a token may be waited for.
+            client_for(task.region).cancel(str(task.provider_task_id), max_wait=CANCEL_WAIT)
         except (ProviderError, RateLimited) as error:
             raise TaskNotCancelable() from error
         _settle_canceled(task)
@@ -327,9 +345,10 @@ def cancel_for_erasure(user: User) -> list[str]:
 
 
 def cancel_at_provider(region: str, provider_task_id: str) -> bool:
-    """Ask the provider to drop a task we no longer want; only PENDING ones can be."""
+    """Ask the provider to drop a task we no longer want; only PENDING ones can be.
+    Without a free token it raises ``RateLimited`` (the Celery task retries later)."""
     try:
         client_for(region).cancel(provider_task_id)
-    except (ProviderError, RateLimited):
+    except ProviderError:
         return False
     return True

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from animations.dashscope import ProviderError
+from animations.dashscope import ProviderError, rate_kind
 from animations.limiter import RateLimited
 from animations.models import (
     IN_FLIGHT,
@@ -60,7 +60,9 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
     at a time: while one is under way or its outcome unsettled, nothing else is
     sent, so a job that turns up in the provider's list for that window can only
     be that task's (``reconcile_submits``), never another user's. Fairness: the
-    user who was served least recently goes first (round robin), oldest task first."""
+    user who was served least recently goes first (round robin), oldest task first.
+    The key's create-rate token is taken here, before anything is marked, without
+    waiting: with none free nothing is claimed and a later beat sends the task."""
     shared = regions_sharing_key(region)
     for name in shared:
         ProviderAccount.objects.get_or_create(region=name)
@@ -104,6 +106,9 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
         )
         if task is None:
             return None
+        client = client_for(region)
+        if client.limiter.try_acquire(client.key_id, rate_kind("submit")) > 0:
+            return None
         token, until = lease()
         AnimationTask.objects.filter(pk=task.pk, status=Status.QUEUED).update(
             status=Status.SUBMITTING,
@@ -131,10 +136,8 @@ def submit_claimed(task: AnimationTask, token: str) -> bool:
             video_url=storage.provider_url(task.video),
             mode=task.mode,
             watermark=task.watermark,
+            token_taken=True,  # by claim_next_queued
         )
-    except RateLimited:
-        _requeue(task, token, reason=None)
-        return False
     except ProviderError as error:
         if error.unknown_outcome:
             _mark_unknown(task, token, error)
@@ -204,7 +207,8 @@ def _record_submitted(
 
 
 def fill_slots(*, max_submits: int = 10) -> int:
-    """Submit queued tasks while their region has free provider slots."""
+    """Submit queued tasks while their region has free provider slots and its key
+    a free create-rate token; what is left waits for the next beat (no waiting here)."""
     sent = 0
     for region in settings.DASHSCOPE_BASE_URLS:
         for _ in range(max_submits):

@@ -40,7 +40,6 @@ def provider(settings, simulator, live_server) -> Simulator:
     settings.DASHSCOPE_MAX_IN_FLIGHT = 1
     settings.DASHSCOPE_READ_TIMEOUT = 3.0
     settings.STORAGE_ALLOW_LOOPBACK_IMPORTS = True
-    settings.STORAGE_MIRROR_ATTEMPTS = 1
     return simulator
 
 

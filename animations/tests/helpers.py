@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import av
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -65,6 +67,35 @@ def drive(until: Callable[[], bool], *, via_worker: bool = False, timeout: float
         if via_worker:
             tasks.dispatch.delay()
         else:
+            services.dispatch()
+        time.sleep(0.03)
+
+
+@contextmanager
+def forbid_sleep() -> Iterator[None]:
+    """Within the block a ``time.sleep`` in this thread fails the test: a worker
+    never sleeps. Other threads (the simulator's, the fakes') sleep as they like."""
+    caller, real = threading.current_thread(), time.sleep
+
+    def tripwire(seconds: float) -> None:
+        if threading.current_thread() is caller:
+            raise AssertionError(f"a worker path slept {seconds} s")
+        real(seconds)
+
+    time.sleep = tripwire
+    try:
+        yield
+    finally:
+        time.sleep = real
+
+
+def beat(until: Callable[[], bool], *, timeout: float = 30.0) -> None:
+    """Like ``drive``, with every dispatcher beat run under ``forbid_sleep``."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise AssertionError("the dispatcher did not get there in time")
+        with forbid_sleep():
             services.dispatch()
         time.sleep(0.03)
 

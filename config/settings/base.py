@@ -608,9 +608,6 @@ STORAGE_MAX_RESULT_BYTES = env.int("STORAGE_MAX_RESULT_BYTES", default=500 * 102
 STORAGE_IMPORT_TIMEOUT = env.float("STORAGE_IMPORT_TIMEOUT", default=60.0)
 STORAGE_IMPORT_MAX_REDIRECTS = env.int("STORAGE_IMPORT_MAX_REDIRECTS", default=5)
 STORAGE_ALLOW_LOOPBACK_IMPORTS = env.bool("STORAGE_ALLOW_LOOPBACK_IMPORTS", default=False)
-# Result mirroring: attempts on transient errors (5xx, connection), first backoff.
-STORAGE_MIRROR_ATTEMPTS = env.int("STORAGE_MIRROR_ATTEMPTS", default=4)
-STORAGE_MIRROR_BACKOFF = env.float("STORAGE_MIRROR_BACKOFF", default=1.0)
 # Uploads per user: each is streamed to disk, decoded and stored. A URL import
 # (image_url / video_url of an animate request) counts as one.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["uploads"] = env.str("THROTTLE_UPLOADS", default="30/min")

@@ -98,8 +98,3 @@ def fake_web(fake_web_server: FakeWeb) -> FakeWeb:
 def allow_loopback_imports(settings) -> None:
     """Imports may reach loopback fakes (off by default: SSRF protection)."""
     settings.STORAGE_ALLOW_LOOPBACK_IMPORTS = True
-
-
-@pytest.fixture
-def fast_mirror_retries(settings) -> None:
-    settings.STORAGE_MIRROR_BACKOFF = 0.01

@@ -1,5 +1,6 @@
-"""mirror_result: a provider's result copied once per key, retried on transient
-errors, checksummed and probed; a bad result is not kept."""
+"""mirror_result: a provider's result copied once per key, one download per call
+(a transient error is the caller's to retry later), checksummed and probed; a bad
+result is not kept."""
 
 from __future__ import annotations
 
@@ -64,34 +65,30 @@ def test_result_goes_to_the_owners_region_backend(
 
 
 @pytest.mark.django_db
-def test_transient_errors_are_retried(
-    fake_web, allow_loopback_imports, fast_mirror_retries
+def test_a_transient_error_raises_at_once_and_the_callers_retry_copies_it(
+    fake_web, allow_loopback_imports
 ) -> None:
+    # Given a result host that answers 503 once, then the video
     url = fake_web.serve(
         "/r.mp4",
         Answer(503, b"busy"),
-        Answer(502, b"bad gateway"),
         Answer(200, RESULT, {"Content-Type": "video/mp4"}),
     )
-    file = services.mirror_result(UserFactory(), url, key="k")
-    assert file.size == len(RESULT)
-    assert fake_web.hits == ["/r.mp4"] * 3
-
-
-@pytest.mark.django_db
-def test_persistent_5xx_gives_up_after_the_configured_attempts(
-    fake_web, allow_loopback_imports, fast_mirror_retries, settings
-) -> None:
-    settings.STORAGE_MIRROR_ATTEMPTS = 3
-    url = fake_web.serve("/r.mp4", Answer(500, b"oops"))
+    user = UserFactory()
+    # When the copy is tried, it fails after one download, storing nothing
     with pytest.raises(TransientDownloadError):
-        services.mirror_result(UserFactory(), url, key="k")
-    assert fake_web.hits == ["/r.mp4"] * 3
+        services.mirror_result(user, url, key="k")
+    assert fake_web.hits == ["/r.mp4"]
     assert File.objects.count() == 0
+    assert _local_objects() == []
+    # Then the caller's later try (the dispatcher's next poll) copies it
+    file = services.mirror_result(user, url, key="k")
+    assert file.size == len(RESULT)
+    assert fake_web.hits == ["/r.mp4"] * 2
 
 
 @pytest.mark.django_db
-def test_not_found_is_not_retried(fake_web, allow_loopback_imports, fast_mirror_retries) -> None:
+def test_not_found_is_not_retried(fake_web, allow_loopback_imports) -> None:
     with pytest.raises(DownloadFailed) as failed:
         services.mirror_result(UserFactory(), fake_web.url("/gone.mp4"), key="k")
     assert not isinstance(failed.value, TransientDownloadError)
