@@ -35,7 +35,7 @@ from storage.backends import backend_for, get_storage
 from storage.errors import StorageUnavailable
 from storage.models import Backend, File, FileKind
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 _BACKEND_ERRORS = (OSError, BotoCoreError, ClientError, OssError)
 # A caller's last check of an import's probed content, before it is written.
@@ -169,7 +169,7 @@ def purge_objects(file_ids: list[str]) -> int:
         try:
             get_storage(file.backend).delete(file.key)
         except _BACKEND_ERRORS as exc:
-            log.warning("purge_failed", file_id=str(file.pk), error=str(exc))
+            logger.warning("purge_failed", file_id=str(file.pk), error=str(exc))
             continue
         purged += File.objects.filter(pk=file.pk, purged_at__isnull=True).update(
             purged_at=timezone.now()
@@ -298,7 +298,7 @@ def _put(
             content.content_type = info.content_type  # type: ignore[attr-defined]
             key = store.save(key, content)
     except _BACKEND_ERRORS as exc:
-        log.error("storage_write_failed", backend=backend, error=str(exc))
+        logger.error("storage_write_failed", backend=backend, error=str(exc))
         raise StorageUnavailable() from exc
     try:
         with transaction.atomic():
@@ -344,7 +344,7 @@ def _delete_quietly(store: Any, key: str) -> None:
     try:
         store.delete(key)
     except _BACKEND_ERRORS as exc:
-        log.warning("storage_cleanup_failed", key=key, error=str(exc))
+        logger.warning("storage_cleanup_failed", key=key, error=str(exc))
 
 
 def _extension(file: File) -> str:

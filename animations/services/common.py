@@ -16,7 +16,7 @@ from django.utils import timezone
 from animations.dashscope import DashScopeClient, ProviderError
 from animations.models import AnimationTask
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 # Provider seconds to wait after a provider or storage error before the next try.
 ERROR_BACKOFF = 10.0
@@ -81,4 +81,4 @@ def kick() -> None:
     try:
         tasks.dispatch.delay()
     except Exception as exc:  # the beat is the fallback
-        log.warning("animation_kick_failed", error=str(exc))
+        logger.warning("animation_kick_failed", error=str(exc))

@@ -22,7 +22,7 @@ from storage import media
 from storage import services as storage
 from storage.models import File, FileKind
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -206,7 +206,7 @@ def create_task(
         # Credits spent meanwhile (402), a dependency down: no task uses the imports.
         discard_imports(inputs)
         raise
-    log.info("animation_created", task_id=str(task.id), type=type, mode=mode, credits=cost)
+    logger.info("animation_created", task_id=str(task.id), type=type, mode=mode, credits=cost)
     return task, True
 
 

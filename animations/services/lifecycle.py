@@ -42,7 +42,7 @@ from config.errors import DependencyUnavailable, DomainError
 from storage import services as storage
 from storage.fetch import TransientDownloadError
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 MAX_RUNTIME = 3 * 3600.0
@@ -224,7 +224,7 @@ def finish_success(task: AnimationTask, token: str) -> None:
     metrics.CREDITS_CAPTURED.labels(model=row.model, mode=row.mode).inc(charged)
     if row.submitted_at:
         metrics.SUBMIT_TO_RESULT.observe((now - row.submitted_at).total_seconds())
-    log.info("animation_succeeded", task_id=str(row.id), charged=charged)
+    logger.info("animation_succeeded", task_id=str(row.id), charged=charged)
 
 
 def fail_task(
@@ -245,7 +245,7 @@ def fail_task(
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
     metrics.TASKS_FINISHED.labels(status="failed", type=row.type).inc()
-    log.warning("animation_failed", task_id=str(row.id), code=code)
+    logger.warning("animation_failed", task_id=str(row.id), code=code)
     return True
 
 

@@ -32,7 +32,7 @@ from animations.services.estimate import EXPECTED_QUEUE, expected_run, tail_band
 from animations.services.lifecycle import fail_task
 from storage import services as storage
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 # A lost create answer is reconciled once the provider's list can show it.
@@ -202,7 +202,7 @@ def _record_submitted(
         )
         keep_raw(row, "submit", raw)
         row.save()
-    log.info("animation_submitted", task_id=str(task.id), provider_task_id=provider_task_id)
+    logger.info("animation_submitted", task_id=str(task.id), provider_task_id=provider_task_id)
     return True
 
 
@@ -275,9 +275,9 @@ def reconcile_submits(*, limit: int = 20) -> int:
                 raw={"reconciled_from_list": orphans[0]},
                 key_id=client.key_id,
             )
-            log.warning("animation_submit_reconciled", task_id=str(pk), adopted=adopted)
+            logger.warning("animation_submit_reconciled", task_id=str(pk), adopted=adopted)
         else:
             _requeue(task, token, reason=None)
-            log.warning("animation_submit_not_found_requeued", task_id=str(pk))
+            logger.warning("animation_submit_not_found_requeued", task_id=str(pk))
         done += 1
     return done
