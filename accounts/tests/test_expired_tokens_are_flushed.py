@@ -9,6 +9,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts.tasks import flush_expired_tokens
 from accounts.tests.factories import UserFactory
 from accounts.tokens import issue_tokens
+from config.celery import app
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,19 @@ def test_flush_deletes_only_expired_token_records_and_is_safe_to_repeat() -> Non
     )
     BlacklistedToken.objects.create(token=old)
 
-    assert flush_expired_tokens() == 2  # the token and its blacklist row
-    assert flush_expired_tokens() == 0
-
+    # when the daily beat task runs (simplejwt's flushexpiredtokens), twice
+    flush_expired_tokens.delay()
     assert OutstandingToken.objects.count() == 1
-    assert not BlacklistedToken.objects.exists()
+    assert not BlacklistedToken.objects.exists()  # the expired token's row went with it
+    flush_expired_tokens.delay()
+
+    # then only the live token's record is left
+    assert list(OutstandingToken.objects.values_list("pk", flat=True)) == [
+        OutstandingToken.objects.exclude(pk=old.pk).get().pk
+    ]
+
+
+def test_the_beat_runs_the_flush_daily() -> None:
+    entry = app.conf.beat_schedule["accounts-flush-expired-tokens"]
+    assert entry["task"] == flush_expired_tokens.name == "accounts.flush_expired_tokens"
+    assert entry["schedule"] == timedelta(days=1)

@@ -28,3 +28,23 @@ def test_every_beat_entry_names_a_registered_task():
     for name, entry in schedule.items():
         assert entry["task"] in app.tasks, name
         assert entry["schedule"]
+
+
+def test_our_tasks_keep_their_names():
+    # Queued messages and the beat schedule carry these names: each task declares
+    # its own (``name=``), so moving or renaming a function cannot orphan them.
+    app.loader.import_default_modules()
+    ours = sorted(
+        name
+        for name in app.tasks
+        if name.split(".")[0] in {"accounts", "animations", "billing", "storage"}
+    )
+    assert ours == [
+        "accounts.flush_expired_tokens",
+        "animations.tasks.cancel_at_provider",
+        "animations.tasks.dispatch",
+        "billing.tasks.expire_pending_orders",
+        "billing.tasks.reconcile_pending_orders",
+        "storage.purge_file_objects",
+        "storage.retry_unpurged",
+    ]
