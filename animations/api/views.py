@@ -20,6 +20,7 @@ from animations.api.serializers import (
 )
 from animations.models import AnimationTask, TaskType
 from billing.errors import InsufficientCredits
+from config.idempotency import idempotency_key
 from config.schema import errors
 from storage import errors as storage_errors
 from storage.api.views import MEDIA_ERRORS, UploadThrottle
@@ -34,10 +35,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 # No such task and another user's task look the same.
 TASK_NOT_FOUND = animation_errors.TaskNotFound
 INSUFFICIENT = InsufficientCredits(needed=27, available=5)
-
-
-def _idempotency_key(request: Request) -> str | None:
-    return (request.headers.get("Idempotency-Key") or "").strip()[:255] or None
 
 
 class QuoteView(APIView):
@@ -73,7 +70,7 @@ class _AnimateView(APIView):
         serializer = AnimateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         # A repeat is answered before any URL is imported again.
         existing = services.task_for_key(request.user, key)
         if existing is not None:
@@ -190,7 +187,7 @@ class TaskRetryView(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task = services.retry_task(
-            services.task_for(request.user, task_id), idempotency_key=_idempotency_key(request)
+            services.task_for(request.user, task_id), idempotency_key=idempotency_key(request)
         )
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 

@@ -202,6 +202,25 @@ def test_same_idempotency_key_returns_the_same_task_and_charges_once(provider, s
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_over_long_idempotency_key_is_400_and_reserves_nothing(provider, settings) -> None:
+    from config.idempotency import MAX_LENGTH
+
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    user = funded_user(1000)
+    refused = create(user, key="k" * (MAX_LENGTH + 1))
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert (error["code"], error["attr"]) == ("max_length", "Idempotency-Key")
+    assert not AnimationTask.objects.exists()
+    assert account(user) == (1000, 0)
+    # the longest allowed is stored whole, so its repeat finds the task
+    first = create(user, key="k" * MAX_LENGTH)
+    again = create(user, key="k" * MAX_LENGTH)
+    assert first.json()["id"] == again.json()["id"]
+    assert AnimationTask.objects.get().idempotency_key == "k" * MAX_LENGTH
+
+
+@pytest.mark.django_db(transaction=True)
 def test_erasure_cancels_unfinished_tasks_and_releases_credits(provider, settings) -> None:
     provider.configure(schedule_delay=1e9)
     user = funded_user(1000)

@@ -28,6 +28,7 @@ from billing.errors import EventProcessingFailed
 from billing.models import LedgerEntry, PaymentOrder
 from config.client_address import client_ip
 from config.errors import DomainError
+from config.idempotency import idempotency_key
 from config.schema import NOT_FOUND, errors
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -42,11 +43,6 @@ CREATE_ERRORS = errors(
     billing_errors.PaymentProviderUnavailable,
     billing_errors.PaymentProviderNotConfigured,
 )
-
-
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    return key[:190] or None
 
 
 class CreditsView(APIView):
@@ -139,7 +135,7 @@ class StripeCreateView(APIView):
             request.user,
             package_id=body.validated_data["package_id"],
             currency=body.validated_data.get("currency"),
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         return Response(StripePaymentSerializer(order).data, status=status.HTTP_201_CREATED)
 
@@ -167,7 +163,7 @@ class WechatCreateView(APIView):
             trade_type=body.validated_data["trade_type"],
             openid=body.validated_data.get("openid", ""),
             client_ip=client_ip(request) or "",
-            idempotency_key=_idempotency_key(request),
+            idempotency_key=idempotency_key(request),
         )
         return Response(WechatPaymentSerializer(order).data, status=status.HTTP_201_CREATED)
 

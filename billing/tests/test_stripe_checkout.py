@@ -94,6 +94,45 @@ def test_same_idempotency_key_returns_the_first_payment_and_opens_one_session(
     assert PaymentOrder.objects.count() == 1
 
 
+def test_an_over_long_idempotency_key_is_400_and_opens_nothing(
+    api_client, stripe_simulator
+) -> None:
+    from config.idempotency import MAX_LENGTH
+
+    package = CreditPackageFactory()
+    api_client.force_authenticate(UserFactory())
+    longest = "k" * MAX_LENGTH
+
+    refused = api_client.post(
+        "/api/payments/stripe/create",
+        {"package_id": package.pk},
+        HTTP_IDEMPOTENCY_KEY=longest + "x",
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "type": "validation_error",
+        "errors": [
+            {
+                "code": "max_length",
+                "detail": f"Ensure this header has no more than {MAX_LENGTH} characters.",
+                "attr": "Idempotency-Key",
+            }
+        ],
+    }
+    assert not PaymentOrder.objects.exists()
+    assert stripe_simulator.requests == []
+
+    # the longest key allowed is kept whole: its repeat finds the first payment
+    first = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY=longest
+    )
+    again = api_client.post(
+        "/api/payments/stripe/create", {"package_id": package.pk}, HTTP_IDEMPOTENCY_KEY=longest
+    )
+    assert (first.status_code, again.json()["id"]) == (201, first.json()["id"])
+    assert PaymentOrder.objects.get().idempotency_key == f"stripe:{longest}"
+
+
 def test_a_package_without_a_price_in_the_currency_is_refused(api_client, stripe_simulator) -> None:
     package = CreditPackageFactory(prices={"CNY": 3500})
     api_client.force_authenticate(UserFactory())
