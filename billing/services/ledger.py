@@ -33,6 +33,7 @@ from billing.models import (
     PaymentOrder,
     SignupBonusClaim,
 )
+from config.hooks import Registry
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -384,15 +385,16 @@ def user_entries(user: User) -> QuerySet[LedgerEntry]:
 # Checks
 # ------------------------------------------------------------------------------
 
-# Other apps register ``fn() -> list[str]`` here to check that the open
-# reservations match their own live records (billing knows nothing of tasks).
-reservation_checks: dict[str, Callable[[], list[str]]] = {}
+# Other apps register ``fn() -> list[str]`` here (a ``config.hooks.Registry``) to
+# check that the open reservations match their own live records (billing knows
+# nothing of tasks).
+reservation_checks: Registry[Callable[[], list[str]]] = Registry()
 
 
 def register_reservation_check(name: str, fn: Callable[[], list[str]]) -> None:
     """Add (or replace, by ``name``) a check that ``check_ledger`` runs: ``fn()`` lists
     the open reservations its app no longer holds, empty when they all match."""
-    reservation_checks[name] = fn
+    reservation_checks.register(name)(fn)
 
 
 def check_ledger() -> list[str]:

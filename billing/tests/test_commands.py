@@ -102,7 +102,7 @@ def test_replay_events_reports_events_that_still_fail(capsys) -> None:
     assert f"{event.pk} failed" in capsys.readouterr().out
 
 
-def test_check_ledger_reports_reservations_another_app_does_not_hold(monkeypatch, capsys) -> None:
+def test_check_ledger_reports_reservations_another_app_does_not_hold(capsys) -> None:
     # given an open reservation that the app owning it no longer knows about
     user = UserFactory()
     services.grant_bonus(user, 50, key="seed")
@@ -114,11 +114,11 @@ def test_check_ledger_reports_reservations_another_app_does_not_hold(monkeypatch
             for ref, amount in services.open_reservations(services.account_for(user)).items()
         ]
 
-    monkeypatch.setitem(services.ledger.reservation_checks, "animations", tasks_hold_nothing)
-
     # when the ledger is checked
-    with pytest.raises(CommandError, match="1 problem"):
-        call_command("check_ledger")
+    with services.ledger.reservation_checks.override() as checks:
+        checks.register("animations")(tasks_hold_nothing)
+        with pytest.raises(CommandError, match="1 problem"):
+            call_command("check_ledger")
 
     # then the drift is named, and the balance was not touched
     assert capsys.readouterr().err.strip() == (

@@ -34,10 +34,9 @@ def _file(user, *, age_days: int = 0, deleted_days: int | None = None) -> File:
 @pytest.fixture
 def no_reference_checks() -> Iterator[None]:
     """As if no app had said which files it uses (animations registers one)."""
-    saved = list(hooks._in_use)
-    hooks._in_use.clear()
-    yield
-    hooks._in_use[:] = saved
+    with hooks.in_use.override() as checks:
+        checks.clear()
+        yield
 
 
 @pytest.fixture
