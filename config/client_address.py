@@ -37,6 +37,12 @@ def _trusted(ip: _IPAddress) -> bool:
     return any(ip in n for n in networks)
 
 
+def from_trusted_proxy(request: Any) -> bool:
+    """Whether the peer of ``request`` itself is one of ``TRUSTED_PROXIES``."""
+    remote = _parse(request.META.get("REMOTE_ADDR", ""))
+    return remote is not None and _trusted(remote)
+
+
 def client_ip(request: Any) -> str | None:
     """The address of the client of ``request`` (Django's or DRF's), trusting
     X-Forwarded-For only from our proxies; None without a usable REMOTE_ADDR."""

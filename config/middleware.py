@@ -1,9 +1,14 @@
-"""Request id: taken from ``X-Request-ID`` when a trusted proxy set one, else new.
+"""Request id: the ``X-Request-ID`` a trusted proxy set, else a new one.
 
-The id is bound into structlog's context for every log line of the request and
-returned in the response's ``X-Request-ID`` header, so a user's report can be
-matched with the logs. The client address is bound too, by the platform's one
-rule (``config.client_address``), not django-structlog's own header reading.
+An incoming id is believed only from a peer in ``TRUSTED_PROXIES`` (the load
+balancer that stamps each request, the setting that also decides whose
+``X-Forwarded-For`` counts); from anyone else, a client could name another
+request's id and confuse its logs, so it gets a fresh one. The id is bound into
+structlog's context for every log line of the request and returned in the
+response's ``X-Request-ID`` header, so a user's report can be matched with the
+logs.
+The client address is bound too, by the platform's one rule
+(``config.client_address``), not django-structlog's own header reading.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable
 import structlog
 from django.http import HttpRequest, HttpResponse
 
-from config.client_address import client_ip
+from config.client_address import client_ip, from_trusted_proxy
 
 _VALID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
@@ -26,8 +31,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
-        # django-structlog reads the header; give it the validated value.
+        trusted = _VALID.match(incoming) and from_trusted_proxy(request)
+        request_id = incoming if trusted else uuid.uuid4().hex
+        # django-structlog reads the header; give it the value we settled on.
         request.META["HTTP_X_REQUEST_ID"] = request_id
         request.__dict__.pop("headers", None)  # a cached_property built from the old META
         request.request_id = request_id  # type: ignore[attr-defined]

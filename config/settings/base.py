@@ -454,7 +454,8 @@ SIMPLE_JWT = {
 DEFAULT_REGION = env.str("DEFAULT_REGION", default="global")
 # A country header set by a CDN we trust (e.g. HTTP_CF_IPCOUNTRY); empty: GeoIP.
 REGION_COUNTRY_HEADER = env.str("REGION_COUNTRY_HEADER", default="")
-# Proxies (CIDRs) whose X-Forwarded-For we believe; empty: REMOTE_ADDR is the client.
+# Proxies (CIDRs) whose X-Forwarded-For and X-Request-ID we believe; empty:
+# REMOTE_ADDR is the client and every request gets an id of our own.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # A MaxMind country/city database; empty: the embedded iptocc database.
 GEOIP_DATABASE_PATH = env.str("GEOIP_DATABASE_PATH", default="")

@@ -38,10 +38,33 @@ def test_unknown_api_path_is_a_json_404_in_the_contract_shape(client):
     }
 
 
-def test_a_valid_incoming_request_id_is_echoed(client):
+def test_a_request_id_set_by_a_trusted_proxy_is_kept(client, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test client's REMOTE_ADDR
+
     response = client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
 
     assert response["X-Request-ID"] == "abcdef123456"
+
+
+def test_a_request_id_sent_by_anyone_else_is_replaced(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    direct = client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
+    forwarded = client.get(
+        "/healthz", HTTP_X_REQUEST_ID="abcdef123456", HTTP_X_FORWARDED_FOR="10.0.0.1"
+    )
+
+    for response in (direct, forwarded):
+        assert response["X-Request-ID"] != "abcdef123456"
+        assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_malformed_request_id_is_replaced_even_from_a_trusted_proxy(client, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]
+
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith a newline")
+
+    assert len(response["X-Request-ID"]) == 32
 
 
 def _closed_port() -> int:

@@ -51,6 +51,8 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], str]:
         "VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "LOG_FORMAT": "json",
+        # the test client's address plays the proxy whose X-Request-ID is believed
+        "TRUSTED_PROXIES": "127.0.0.1/32",
     }
     result = subprocess.run(
         [sys.executable, "-c", PROBE],
