@@ -110,7 +110,7 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
         if client.limiter.try_acquire(client.key_id, rate_kind("submit")) > 0:
             return None
         token, until = lease()
-        AnimationTask.objects.filter(pk=task.pk, status=Status.QUEUED).update(
+        claimed = AnimationTask.objects.filter(pk=task.pk, status=Status.QUEUED).update(
             status=Status.SUBMITTING,
             lease_owner=token,
             lease_until=until,
@@ -120,6 +120,8 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
             next_poll_at=None,
             updated_at=now,
         )
+        if not claimed:
+            return None  # canceled meanwhile (a cancel takes no slot lock): send nothing
     task.refresh_from_db()
     return task, token
 
