@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from animations import services
 from animations.models import AnimationTask
-from animations.tests.helpers import account, create, drive, final, funded_user
+from animations.tests.helpers import account, beat, create, drive, final, funded_user
 from billing.services import check_ledger
 from config.tests.concurrency import run_together
 from storage import services as storage
@@ -23,16 +23,18 @@ def test_copy_failure_after_provider_success_is_finished_by_the_next_run(provide
     provider.configure(result_failures=1)
     user = funded_user(1000)
     task_id = create(user).json()["id"]
-    drive(lambda: AnimationTask.objects.get(pk=task_id).provider_status == "SUCCEEDED")
+    beat(lambda: AnimationTask.objects.get(pk=task_id).provider_status == "SUCCEEDED")
     row = AnimationTask.objects.get(pk=task_id)
-    # Then the success is recorded but nothing is charged or stored yet
+    # Then the success is recorded but nothing is charged or stored yet, and the
+    # task was given back to be copied on a later beat (no worker slept on it)
     assert row.status == "running"
     assert row.result is None
     assert row.credits_charged == 0
+    assert (row.lease_owner, row.lease_until, row.next_poll_at is not None) == ("", None, True)
     assert account(user) == (1000, 12)
     queries = provider.call_count("query")
     # When the next dispatcher runs
-    drive(final(task_id))
+    beat(final(task_id))
     # Then it finishes from the recorded result, without asking the provider again
     row.refresh_from_db()
     assert row.status == "succeeded"

@@ -26,30 +26,24 @@ def test_run_number_and_released_credits_survive_the_migration() -> None:
     user = UserFactory()
     try:
         old = _migrate(BEFORE).get_model("animations", "AnimationTask")
-        common = {"user_id": user.pk, "type": "move", "model": "m", "mode": "wan-std"}
-        retried = old.objects.create(
-            **common,
-            region="cn",
-            video_duration=4.0,
-            status="failed",
-            run=3,
-            attempts=3,
-            credits_reserved=36,
-            credits_refunded=36,
+
+        def task(**fields: object) -> int:
+            return old.objects.create(
+                user_id=user.pk,
+                type="move",
+                model="m",
+                mode="wan-std",
+                region="cn",
+                video_duration=4.0,
+                **fields,
+            ).pk
+
+        retried_pk = task(
+            status="failed", run=3, attempts=3, credits_reserved=36, credits_refunded=36
         )
-        canceled_pk = old.objects.create(
-            **common,
-            region="cn",
-            video_duration=4.0,
-            status="canceled",
-            credits_reserved=12,
-            credits_charged=0,
-            credits_refunded=12,
-        ).pk
+        canceled_pk = task(status="canceled", credits_reserved=12, credits_refunded=12)
         # a row whose counters drifted apart: its ledger entries carry the run's ref
-        drifted_pk = old.objects.create(
-            **common, region="cn", video_duration=4.0, status="failed", run=2, attempts=1
-        ).pk
+        drifted_pk = task(status="failed", run=2, attempts=1)
 
         # when the migration runs
         new = _migrate(AFTER).get_model("animations", "AnimationTask")
@@ -57,7 +51,7 @@ def test_run_number_and_released_credits_survive_the_migration() -> None:
         _migrate(_latest())
 
     # then the run number and the released credits are where the new names say
-    row = new.objects.get(pk=retried.pk)
+    row = new.objects.get(pk=retried_pk)
     assert (row.attempts, row.credits_reserved, row.credits_released) == (3, 36, 36)
     assert not hasattr(row, "run") and not hasattr(row, "credits_refunded")
     other = new.objects.get(pk=canceled_pk)
