@@ -73,7 +73,7 @@ def make_task(user: User, status: str, *, n: int, **extra: object) -> AnimationT
         extra.update(credits_charged=12, provider_task_id=f"dash-ok-{n}")
     elif status in (Status.FAILED, Status.CANCELED):
         billing.release(user, ref=task.ref, key=f"{task.ref}:release")
-        extra.update(credits_refunded=12)
+        extra.update(credits_released=12)
     AnimationTask.objects.filter(pk=task.pk).update(status=status, **extra)
     task.refresh_from_db()
     return task

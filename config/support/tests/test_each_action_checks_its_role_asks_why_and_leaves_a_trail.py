@@ -217,7 +217,7 @@ def test_support_retries_a_failed_job_with_a_reason_and_its_credits_are_reserved
 
     assert response["Location"] == page(customer)
     task.refresh_from_db()
-    assert (task.status, task.run) == ("queued", 2)
+    assert (task.status, task.attempts) == ("queued", 2)
     reserve = LedgerEntry.objects.get(ref=f"animation_task:{task.pk}:2")
     assert (reserve.kind, reserve.reserved_delta) == ("reserve", 12)
     after = CreditAccount.objects.get(user=customer.user)
