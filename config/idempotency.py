@@ -8,6 +8,7 @@ could match another request's.
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
@@ -26,3 +27,14 @@ def idempotency_key(request: Request) -> str | None:
             code="max_length",
         )
     return key or None
+
+
+def idempotency_parameter(repeat: str) -> OpenApiParameter:
+    """The header in the schema; ``repeat`` says what a repeat of the key gets."""
+    return OpenApiParameter(
+        HEADER,
+        {"type": "string", "maxLength": MAX_LENGTH},
+        OpenApiParameter.HEADER,
+        required=False,
+        description=f"A repeat with the same key {repeat}",
+    )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -20,18 +20,12 @@ from animations.api.serializers import (
 )
 from animations.models import AnimationTask, TaskType
 from billing.errors import InsufficientCredits
-from config.idempotency import idempotency_key
+from config.idempotency import idempotency_key, idempotency_parameter
 from config.schema import errors
 from storage import errors as storage_errors
 from storage.api.views import MEDIA_ERRORS, UploadThrottle
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="A repeat with the same key returns the first task and charges nothing more.",
-)
+IDEMPOTENCY_HEADER = idempotency_parameter("returns the first task and charges nothing more.")
 # No such task and another user's task look the same.
 TASK_NOT_FOUND = animation_errors.TaskNotFound
 INSUFFICIENT = InsufficientCredits(needed=27, available=5)

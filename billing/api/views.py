@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -28,15 +27,10 @@ from billing.errors import EventProcessingFailed
 from billing.models import LedgerEntry, PaymentOrder
 from config.client_address import client_ip
 from config.errors import DomainError
-from config.idempotency import idempotency_key
+from config.idempotency import idempotency_key, idempotency_parameter
 from config.schema import NOT_FOUND, errors
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="A repeat with the same key returns the first payment and opens no other.",
-)
+IDEMPOTENCY_KEY = idempotency_parameter("returns the first payment and opens no other.")
 
 CREATE_ERRORS = errors(
     billing_errors.PackageUnavailable,
