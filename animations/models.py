@@ -209,7 +209,7 @@ class TaskRetry(models.Model):
 
     task = models.ForeignKey(AnimationTask, on_delete=models.CASCADE, related_name="retries")
     idempotency_key = models.CharField(max_length=255)
-    run = models.PositiveIntegerField(help_text="The run this retry started.")
+    attempt = models.PositiveIntegerField(help_text="The attempt (run number) this retry started.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -220,7 +220,7 @@ class TaskRetry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"retry {self.run} of {self.task_id}"
+        return f"retry {self.attempt} of {self.task_id}"
 
 
 class ProviderAccount(models.Model):

@@ -33,6 +33,18 @@ class Migration(migrations.Migration):
             model_name="animationtask",
             name="run",
         ),
+        migrations.RenameField(
+            model_name="taskretry",
+            old_name="run",
+            new_name="attempt",
+        ),
+        migrations.AlterField(
+            model_name="taskretry",
+            name="attempt",
+            field=models.PositiveIntegerField(
+                help_text="The attempt (run number) this retry started."
+            ),
+        ),
         migrations.AlterField(
             model_name="animationtask",
             name="attempts",

@@ -317,7 +317,9 @@ def retry_task(task: AnimationTask, *, idempotency_key: str | None = None) -> An
         billing.reserve(row.user, cost, ref=row.ref, key=f"{row.ref}:reserve")
         row.save()
         if idempotency_key:
-            TaskRetry.objects.create(task=row, idempotency_key=idempotency_key, run=row.run)
+            TaskRetry.objects.create(
+                task=row, idempotency_key=idempotency_key, attempt=row.attempts
+            )
         transaction.on_commit(kick)
     return row
 

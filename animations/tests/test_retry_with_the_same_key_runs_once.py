@@ -53,7 +53,9 @@ def test_an_old_key_after_a_later_retry_changes_nothing(provider, settings) -> N
 
     assert response.status_code == 202
     assert (response.json()["status"], response.json()["attempts"]) == ("canceled", 3)
-    assert list(TaskRetry.objects.order_by("run").values_list("idempotency_key", "run")) == [
+    assert list(
+        TaskRetry.objects.order_by("attempt").values_list("idempotency_key", "attempt")
+    ) == [
         ("a", 2),
         ("b", 3),
     ]
