@@ -9,7 +9,8 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.hooks import on_email_verified, on_erasure
-        from billing import services
+        from billing import metrics, services
 
         on_email_verified("billing")(services.grant_signup_bonus_hook)
         on_erasure("billing")(services.detach_personal_data)
+        metrics.register()

@@ -3,32 +3,83 @@
 The scrape comes straight from the monitoring network; a request from anywhere
 else, or one relayed by a proxy (it carries ``X-Forwarded-For``), gets the same
 404 as an unknown path, so view names and traffic figures are not public.
+
+Two kinds of metric are exported. Counters and histograms live in each process
+(with ``PROMETHEUS_MULTIPROC_DIR`` set, in files there, so gunicorn's workers,
+or a Celery worker's pool processes, are added up). Gauges that describe the
+database (tasks by status, queue depth, pending orders, stored bytes) are read
+from it at scrape time by the collectors apps register with
+``register_database_collector``, so every scrape tells the current truth
+whichever process answers it; only the web's ``/metrics`` serves those.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 
+import prometheus_client
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client.registry import Collector
 
 from config.errors import json_404
+
+_database_collectors: list[Collector] = []
+
+
+def register_database_collector(collector: Collector) -> None:
+    """Export ``collector`` (one that reads the database at scrape time) at /metrics."""
+    if any(type(c) is type(collector) for c in _database_collectors):
+        return
+    _database_collectors.append(collector)
+    REGISTRY.register(collector)
+
+
+def multiprocess_enabled() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def process_registry() -> CollectorRegistry:
+    """What this deployment's processes counted: the files of every process when
+    ``PROMETHEUS_MULTIPROC_DIR`` is set, else this process's own registry."""
+    if not multiprocess_enabled():
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def web_registry() -> CollectorRegistry:
+    """The web's /metrics: the processes' metrics plus the database gauges."""
+    if not multiprocess_enabled():
+        return REGISTRY  # the database collectors are registered there
+    registry = process_registry()
+    for collector in _database_collectors:
+        registry.register(collector)
+    return registry
+
+
+def address_allowed(address: str) -> bool:
+    """May a direct request from ``address`` read metrics (``METRICS_ALLOWED_NETWORKS``)?"""
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETWORKS)
 
 
 def _allowed(request: HttpRequest) -> bool:
     if "HTTP_X_FORWARDED_FOR" in request.META:
         return False
-    try:
-        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(client in ipaddress.ip_network(net) for net in settings.METRICS_ALLOWED_NETWORKS)
+    return address_allowed(request.META.get("REMOTE_ADDR", ""))
 
 
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
         return json_404(request)
-    return ExportToDjangoView(request)
+    page = prometheus_client.generate_latest(web_registry())
+    return HttpResponse(page, content_type=prometheus_client.CONTENT_TYPE_LATEST)

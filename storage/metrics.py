@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import DatabaseError
-from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-_registered = False
+from config.metrics import register_database_collector
 
 
 def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
@@ -46,7 +45,4 @@ class StorageBytesCollector(Collector):
 
 
 def register() -> None:
-    global _registered
-    if not _registered:
-        REGISTRY.register(StorageBytesCollector())
-        _registered = True
+    register_database_collector(StorageBytesCollector())

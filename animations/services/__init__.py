@@ -19,7 +19,7 @@ state is claimed before (a lease) and recorded after.
 - ``submission``: provider slots per key, the create call, reconciling a lost answer.
 - ``estimate``: when a job should finish, and so when to poll it.
 - ``lifecycle``: poll, finish (mirror and capture), fail, cancel, retry, erasure.
-- ``operations``: the dispatcher's beat, gauges, support's and operators' tools,
+- ``operations``: the dispatcher's beat, support's and operators' tools,
   the checks other apps run against tasks.
 - ``common``: the provider's clock and clients, the price, leases and row locks.
 """
@@ -54,7 +54,6 @@ from animations.services.operations import (
     dispatch,
     recover_task,
     referenced_file_ids,
-    refresh_gauges,
     refund_task,
     repoll,
     reservations_match_tasks,
@@ -96,7 +95,6 @@ __all__ = [
     "record_poll",
     "recover_task",
     "referenced_file_ids",
-    "refresh_gauges",
     "refund_task",
     "regions_sharing_key",
     "repoll",

@@ -245,6 +245,7 @@ def fail_task(
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
     metrics.TASKS_FINISHED.labels(status="failed", type=row.type).inc()
+    metrics.TASK_FAILURES.labels(code=row.error_code).inc()
     logger.warning("animation_failed", task_id=str(row.id), code=code)
     return True
 

@@ -1,4 +1,4 @@
-"""The dispatcher's beat and what operators and support use: gauges, slot usage,
+"""The dispatcher's beat and what operators and support use: slot usage,
 stuck tasks, repoll, refunds, and the checks other apps run against tasks."""
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from animations import metrics
 from animations.errors import TaskNotRefundable
 from animations.models import (
     AT_PROVIDER,
@@ -23,7 +21,6 @@ from animations.models import (
     UNFINISHED,
     AnimationTask,
     Status,
-    TaskType,
 )
 from animations.services.common import lease, locked
 from animations.services.lifecycle import poll_due, poll_task
@@ -47,27 +44,7 @@ def dispatch() -> DispatchReport:
     report.polled = poll_due()
     if report.polled:
         report.submitted += fill_slots()
-    refresh_gauges()
     return report
-
-
-def refresh_gauges() -> None:
-    """Refresh the status and queue gauges, at most every 5 s across workers."""
-    if not cache.add("animations:gauges-fresh", 1, 5):
-        return
-    counts = {(status, kind): 0 for status in UNFINISHED for kind in TaskType.values}
-    for row in (
-        AnimationTask.objects.filter(status__in=UNFINISHED)
-        .values("status", "type")
-        .annotate(n=Count("pk"))
-    ):
-        counts[(row["status"], row["type"])] = row["n"]
-    # Every pair is set, zeros too: a status that emptied must not keep its last count.
-    for (status, kind), n in counts.items():
-        metrics.TASKS_BY_STATUS.labels(status=status, type=kind).set(n)
-    for region in settings.DASHSCOPE_BASE_URLS:
-        depth = AnimationTask.objects.filter(region=region, status=Status.QUEUED).count()
-        metrics.QUEUE_DEPTH.labels(region=region).set(depth)
 
 
 def slot_usage() -> dict[str, dict[str, int]]:

@@ -7,14 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
-from animations import services
 from animations.models import AnimationTask
 from animations.tests.helpers import (
     account,
@@ -148,19 +146,17 @@ def test_admin_cancel_and_retry_actions_follow_the_rules_of_the_api(provider, cl
 
 @pytest.mark.django_db(transaction=True)
 def test_status_gauge_drops_to_zero_when_a_status_empties(provider, settings) -> None:
-    # Given one queued move task, counted by the gauge
+    # Given one queued move task, counted by the gauges the scrape reads
     settings.DASHSCOPE_MAX_IN_FLIGHT = 0
     user = funded_user(1000)
     task_id = create(user).json()["id"]
-    services.refresh_gauges()
     labels = {"status": "queued", "type": "move"}
     assert REGISTRY.get_sample_value("animations_tasks", labels) == 1.0
     assert REGISTRY.get_sample_value("animations_queue_depth", {"region": user.region}) == 1.0
-    # When it is canceled and the gauges are next refreshed
+    assert REGISTRY.get_sample_value("animations_in_flight", {"region": user.region}) == 0.0
+    # When it is canceled
     client_for(user).delete(f"/api/tasks/{task_id}")
-    cache.delete("animations:gauges-fresh")
-    services.refresh_gauges()
-    # Then the gauge says none are queued, not the stale 1
+    # Then the next scrape says none are queued, not the stale 1
     assert REGISTRY.get_sample_value("animations_tasks", labels) == 0.0
     assert REGISTRY.get_sample_value("animations_queue_depth", {"region": user.region}) == 0.0
 

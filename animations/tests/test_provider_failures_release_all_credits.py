@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from animations import services
 from animations.models import AnimationTask
@@ -37,6 +38,9 @@ def test_provider_failed_task_fails_with_its_error_and_costs_nothing(provider) -
             "message": "Input data may contain inappropriate content.",
         }
     )
+    failures = REGISTRY.get_sample_value(
+        "animations_task_failures_total", {"code": "DataInspectionFailed"}
+    )
     # When a job runs
     user, task = _run(provider)
     # Then it failed with the provider's readable error, all credits back, no result
@@ -50,6 +54,13 @@ def test_provider_failed_task_fails_with_its_error_and_costs_nothing(provider) -
     assert account(user) == (1000, 0)
     assert not File.objects.filter(owner=user, kind="result").exists()
     assert check_ledger() == []
+    # And it is counted once under its error code
+    assert (
+        REGISTRY.get_sample_value(
+            "animations_task_failures_total", {"code": "DataInspectionFailed"}
+        )
+        == (failures or 0) + 1
+    )
 
 
 @pytest.mark.django_db(transaction=True)

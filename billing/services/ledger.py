@@ -271,9 +271,11 @@ def release(user: User, *, ref: str, key: str) -> LedgerEntry | None:
         open_amount = _reserved_for(account, ref)
         if open_amount <= 0:
             return None
-        return _append(
+        entry = _append(
             account, kind=EntryKind.RELEASE, key=key, reserved_delta=-open_amount, ref=ref
         )
+        transaction.on_commit(lambda: metrics.CREDITS_RELEASED.inc(open_amount))
+        return entry
 
 
 def refund(
@@ -296,7 +298,7 @@ def refund(
 
     def change(account: CreditAccount) -> LedgerEntry:
         taken = min(credits, max(account.available, 0))
-        return _append(
+        entry = _append(
             account,
             kind=EntryKind.REFUND,
             key=key,
@@ -306,6 +308,9 @@ def refund(
             reason=reason,
             shortfall=credits - taken,
         )
+        if taken:
+            transaction.on_commit(lambda: metrics.CREDITS_REFUNDED.inc(taken))
+        return entry
 
     return _once(user, key, change)
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing import stripe_gateway, wechat_gateway
+from billing import metrics, stripe_gateway, wechat_gateway
 from billing.errors import InvalidNotification
 from billing.models import (
     EventStatus,
@@ -202,31 +202,54 @@ _HANDLERS: dict[str, Callable[[ProviderEvent], bool]] = {
 }
 
 
+def _counted_delivery(
+    provider: str, verify: Callable[[], dict[str, Any]], store: Callable[[dict], ProviderEvent]
+) -> ProviderEvent:
+    """Verify, store, process once, and count the delivery by what became of it
+    (``billing_webhooks_total``): ``rejected`` (forged, stale or unreadable:
+    nothing stored), ``failed`` (stored, but processing failed: the provider
+    retries, ``replay_events`` can too), else the event's status (``processed``,
+    or ``ignored`` for one about no order of ours)."""
+    outcome = "rejected"
+    try:
+        data = verify()
+        outcome = "failed"
+        event = process_event(store(data))
+        outcome = event.status
+        return event
+    finally:
+        metrics.WEBHOOKS.labels(provider=provider, outcome=outcome).inc()
+
+
 def receive_stripe_event(payload: bytes, signature: str | None) -> ProviderEvent:
     """Verify, store raw, then process once (see ``process_event``)."""
-    data = stripe_gateway.verify_event(payload, signature)
-    event = record_event(
-        provider=Provider.STRIPE,
-        event_id=str(data["id"]),
-        event_type=str(data["type"]),
-        payload=data,
-        headers={"Stripe-Signature": signature or ""},
+    return _counted_delivery(
+        Provider.STRIPE,
+        lambda: stripe_gateway.verify_event(payload, signature),
+        lambda data: record_event(
+            provider=Provider.STRIPE,
+            event_id=str(data["id"]),
+            event_type=str(data["type"]),
+            payload=data,
+            headers={"Stripe-Signature": signature or ""},
+        ),
     )
-    return process_event(event)
 
 
 def receive_wechat_notification(headers: dict[str, str], body: bytes) -> ProviderEvent:
     """Verify (signature, replay window), decrypt, store, then process once."""
-    data = wechat_gateway.verify_notification(headers, body)
     kept = {k: v for k, v in headers.items() if k.lower().startswith("wechatpay-")}
-    event = record_event(
-        provider=Provider.WECHAT,
-        event_id=str(data["id"]),
-        event_type=str(data.get("event_type") or ""),
-        payload=data,
-        headers=kept,
+    return _counted_delivery(
+        Provider.WECHAT,
+        lambda: wechat_gateway.verify_notification(headers, body),
+        lambda data: record_event(
+            provider=Provider.WECHAT,
+            event_id=str(data["id"]),
+            event_type=str(data.get("event_type") or ""),
+            payload=data,
+            headers=kept,
+        ),
     )
-    return process_event(event)
 
 
 def replay_events(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -38,3 +42,24 @@ def test_the_allowed_networks_come_from_the_settings(client, settings):
 
     assert allowed.status_code == 200
     assert loopback.status_code == 404
+
+
+def test_with_several_processes_the_scrape_adds_their_files_and_reads_the_database(
+    client, monkeypatch, tmp_path
+):
+    # Given another process (a gunicorn worker) that counted into the shared directory
+    script = (
+        "from prometheus_client import Counter;Counter('animate_other_process_total', 'x').inc(3)"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    # When Prometheus scrapes this one
+    page = client.get("/metrics").content.decode()
+
+    # Then the other process's count is there, and so are the gauges read from the
+    # database (which live in no process's files)
+    assert "animate_other_process_total 3.0" in page
+    for gauge in ("animate_storage_files", "animations_queue_depth", "billing_orders_pending"):
+        assert f"# TYPE {gauge} gauge" in page, gauge
