@@ -15,7 +15,9 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging, task_postrun, task_prerun
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_init
+
+from config import worker_metrics  # its signal handlers count every task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
@@ -54,3 +56,11 @@ def _use_django_logging(**kwargs: object) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@worker_init.connect
+def _serve_worker_metrics(sender: Any = None, **kwargs: object) -> None:
+    """The worker's own /metrics (config/worker_metrics.py), when configured."""
+    pool_cls = getattr(sender, "pool_cls", None)
+    pool = str(getattr(pool_cls, "__module__", pool_cls or "")).rsplit(".", 1)[-1]
+    worker_metrics.serve_from_settings(pool)

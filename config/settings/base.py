@@ -276,6 +276,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic work; each app adds its entries below its own section.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Each worker serves its own /metrics on this port (0: off) and address
+# (config/worker_metrics.py); a prefork pool also needs PROMETHEUS_MULTIPROC_DIR.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="127.0.0.1")
 
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
