@@ -9,6 +9,8 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements/production.txt
 
 FROM python:3.11-slim
+# The build this image is (a commit or version), for Sentry's release tag.
+ARG APP_RELEASE=""
 # libmariadb3 is the client library mysqlclient was built against in the build stage.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libmariadb3 \
@@ -18,7 +20,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
-    VAR_DIR=/app/var
+    VAR_DIR=/app/var \
+    APP_RELEASE=$APP_RELEASE
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=app:app . .

@@ -16,6 +16,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_init
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 from config import worker_metrics  # its signal handlers count every task
 
@@ -24,6 +25,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = Celery("animate")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# django-structlog binds each task's log context (task id, and the request id of
+# the request that enqueued it) only once this step runs in the worker.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 # task id -> the token that restores the pinning state the task found.
 _pin_tokens: dict[str, contextvars.Token] = {}

@@ -34,8 +34,9 @@ SENSITIVE_KEYS = frozenset(
 )
 
 
-def _sensitive(key: Any, value: Any) -> bool:
-    name = str(key).lower()
+def is_sensitive(key: Any, value: Any) -> bool:
+    """The rule for logs and for Sentry events alike: is this key's value a secret?"""
+    name = str(key).lower().replace("-", "_")
     if name == "code":
         # An OAuth code is a credential; an HTTP status (django-structlog's
         # request_finished "code") is not.
@@ -43,16 +44,17 @@ def _sensitive(key: Any, value: Any) -> bool:
     return name in SENSITIVE_KEYS
 
 
+def scrub(value: Any) -> Any:
+    """``value`` with the values of sensitive keys masked, at any depth of dicts and lists."""
+    if isinstance(value, dict):
+        return {k: "***" if is_sensitive(k, v) else scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
 def redact(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Mask the values of sensitive keys, at any depth of dicts and lists."""
-
-    def scrub(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: "***" if _sensitive(k, v) else scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [scrub(v) for v in value]
-        return value
-
+    """structlog processor: mask the values of sensitive keys (``scrub``)."""
     return scrub(event)
 
 

@@ -427,6 +427,27 @@ DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # RequestIdMiddleware binds the client address by config.client_address's rule.
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
+# SENTRY (errors; off without a DSN; config/sentry.py)
+# ------------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="") or (
+    "production"
+    if env.str("DJANGO_SETTINGS_MODULE", default="").endswith(".production")
+    else "development"
+)
+# The running build: SENTRY_RELEASE, else the image's APP_RELEASE (Dockerfile).
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="") or env.str("APP_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
 # PROMETHEUS
 # ------------------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False

@@ -51,6 +51,7 @@ class WorkerProcess:
             "WORKER_METRICS_PORT": str(self.port),
             "WORKER_METRICS_ADDRESS": "127.0.0.1",
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "PYTHONUNBUFFERED": "1",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
