@@ -59,18 +59,20 @@ def _deliver(client, payload: str, signature: str) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_webhook_deliveries_are_counted_by_what_became_of_them(client, fake_stripe) -> None:
+def test_webhook_deliveries_are_counted_by_what_became_of_them(client, stripe_simulator) -> None:
     outcomes = ("processed", "ignored", "failed", "rejected")
     before = {o: _value("billing_webhooks_total", provider="stripe", outcome=o) for o in outcomes}
     order = services.create_stripe_order(
         UserFactory(), package_id=CreditPackageFactory(credits=500, prices={"USD": 999}).pk
     )
     paid = json.dumps(
-        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id))
+        stripe_simulator.event(
+            "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
+        )
     )
-    foreign = json.dumps(fake_stripe.event("customer.created", {"id": "cus_1", "object": "x"}))
+    foreign = json.dumps(stripe_simulator.event("customer.created", {"id": "cus_1", "object": "x"}))
     unknown = json.dumps(
-        fake_stripe.event(
+        stripe_simulator.event(
             "checkout.session.completed",
             {"id": "cs_nobody", "object": "checkout.session", "metadata": {"order_id": "0"}},
         )
@@ -96,7 +98,7 @@ def test_webhook_deliveries_are_counted_by_what_became_of_them(client, fake_stri
 
 
 @pytest.mark.django_db(transaction=True)
-def test_released_and_refunded_credits_are_counted_once_committed(fake_stripe) -> None:
+def test_released_and_refunded_credits_are_counted_once_committed(stripe_simulator) -> None:
     released_before = _value("billing_credits_released_total")
     refunded_before = _value("billing_credits_refunded_total")
     user = UserFactory()
@@ -115,7 +117,7 @@ def test_released_and_refunded_credits_are_counted_once_committed(fake_stripe) -
 
 
 @pytest.mark.django_db
-def test_pending_orders_are_read_from_the_database_at_scrape_time(fake_stripe) -> None:
+def test_pending_orders_are_read_from_the_database_at_scrape_time(stripe_simulator) -> None:
     package = CreditPackageFactory(credits=500, prices={"USD": 999})
     orders = [services.create_stripe_order(UserFactory(), package_id=package.pk) for _ in range(2)]
 

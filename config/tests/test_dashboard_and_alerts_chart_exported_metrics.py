@@ -17,7 +17,7 @@ from animations.tests.conftest import TEST_TIME_SCALE, provider, simulator  # no
 from animations.tests.helpers import client_for, create, drive, final, funded_user
 from billing import services as billing
 from billing.tests.factories import CreditPackageFactory
-from billing.tests.fakes.stripe_api import fake_stripe, sign  # noqa: F401
+from billing.tests.simulators import sign, stripe_simulator  # noqa: F401
 from config.tests.worker_process import worker_process  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def _value(page: str, name: str, **labels: str) -> float:
 def test_every_metric_a_panel_or_an_alert_names_is_exported(
     provider,  # noqa: F811
     worker_process,  # noqa: F811
-    fake_stripe,  # noqa: F811
+    stripe_simulator,  # noqa: F811
     client,
     settings,
 ) -> None:
@@ -93,7 +93,9 @@ def test_every_metric_a_panel_or_an_alert_names_is_exported(
         user, package_id=CreditPackageFactory(credits=500, prices={"USD": 999}).pk
     )
     paid = json.dumps(
-        fake_stripe.event("checkout.session.completed", fake_stripe.pay(order.provider_session_id))
+        stripe_simulator.event(
+            "checkout.session.completed", stripe_simulator.pay(order.provider_session_id)
+        )
     )
     response = client.post(
         "/api/payments/webhook/stripe",
