@@ -38,7 +38,7 @@ from celery.signals import (
 )
 from prometheus_client import Counter, Histogram, multiprocess
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 TASKS = Counter(
     "celery_tasks_total",
@@ -179,7 +179,7 @@ def serve_from_settings(pool: str | None = None) -> WSGIServer | None:
         Path(directory).mkdir(parents=True, exist_ok=True)
         clear_other_processes(directory)
     elif pool not in {"solo", "threads"}:
-        log.warning(
+        logger.warning(
             "worker_metrics_without_multiproc_dir",
             detail="PROMETHEUS_MULTIPROC_DIR is not set: the pool processes' counts are not served",
         )
@@ -188,7 +188,7 @@ def serve_from_settings(pool: str | None = None) -> WSGIServer | None:
         server = serve(port, address)
     except OSError as exc:
         # Jobs matter more than their figures: keep working, say so loudly.
-        log.error("worker_metrics_unavailable", address=address, port=port, error=str(exc))
+        logger.error("worker_metrics_unavailable", address=address, port=port, error=str(exc))
         return None
-    log.info("worker_metrics_serving", address=address, port=server.server_port)
+    logger.info("worker_metrics_serving", address=address, port=server.server_port)
     return server

@@ -35,8 +35,9 @@ def sentry(fake_sentry: FakeSentry) -> Iterator[FakeSentry]:  # noqa: F811
 
 @pytest.mark.django_db
 @pytest.mark.urls("config.tests.urls_sentry")
-def test_a_request_that_fails_reaches_sentry_tagged_and_scrubbed(sentry) -> None:
-    # Given a request carrying a password, a bearer token and its request id
+def test_a_request_that_fails_reaches_sentry_tagged_and_scrubbed(sentry, settings) -> None:
+    # Given a request carrying a password, a bearer token and the request id our proxy set
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test client's REMOTE_ADDR
     client = APIClient(raise_request_exception=False)
     # When the view fails with an unexpected error
     response = client.post(
