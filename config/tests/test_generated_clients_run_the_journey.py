@@ -44,6 +44,7 @@ from django.db import connection
 
 from animations import services as animations
 from animations.simulator import Simulator
+from billing.models import CreditPackage
 from billing.tests.factories import CreditPackageFactory
 from billing.tests.ledger import _ledger_stays_exact  # noqa: F401  (the journey ends exact)
 from config.tests.loopback_server import LoopbackServer
@@ -146,17 +147,19 @@ class Journey:
 
 
 @pytest.fixture
-def journey(live_server, settings) -> Iterator[Journey]:
+def journey(live_server, settings, stripe_simulator) -> Iterator[Journey]:
     simulator = Simulator(time_scale=1000.0, schedule_delay=0.0).start()
     settings.SITE_URL = live_server.url
+    # Payments go to the Stripe simulator, whose signed webhooks reach this server.
+    stripe_simulator.configure(webhook_url=f"{live_server.url}/api/payments/webhook/stripe")
     settings.DASHSCOPE_BASE_URLS = {"cn": simulator.base_url, "global": simulator.base_url}
     settings.DASHSCOPE_API_KEYS = {"cn": "sk-test-cn", "global": "sk-test-global"}
     settings.ANIMATIONS_TIME_SCALE = 1000.0
     settings.DASHSCOPE_READ_TIMEOUT = 3.0
     settings.STORAGE_ALLOW_LOOPBACK_IMPORTS = True
-    settings.STORAGE_MIRROR_ATTEMPTS = 1
     settings.STORAGE_MAX_IMAGE_BYTES = settings.STORAGE_MAX_VIDEO_BYTES = MAX_BYTES
     settings.SIGNUP_BONUS_CREDITS = BONUS
+    CreditPackage.objects.all().delete()  # the first migrate's defaults, when still there
     CreditPackageFactory(name="Starter", credits=100, prices={"USD": 500, "CNY": 3500})
     mailbox = LoopbackServer(MailboxHandler).start()
     beat = Beat()
@@ -233,9 +236,11 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
     from animate_client.api.auth import auth_email_verify, auth_login, auth_me, auth_register
     from animate_client.api.config import config_get
     from animate_client.api.payments import (
+        payments_get,
         payments_list,
         payments_packages,
         payments_stripe_create,
+        payments_wechat_create,
     )
     from animate_client.api.tasks import tasks_cancel, tasks_get, tasks_user_list
     from animate_client.api.users import users_account_delete, users_credits, users_credits_history
@@ -247,14 +252,17 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
         KeyRequest,
         LoginRequest,
         ModeEnum,
+        PaymentStatusEnum,
         QuoteRequestRequest,
         RegisterRequest,
         StripeCreateRequest,
         TaskStatusEnum,
         TasksUserListStatus,
         TaskTypeEnum,
+        TradeTypeEnum,
         UploadKindEnum,
         UploadRequest,
+        WechatCreateRequest,
     )
     from animate_client.types import File
 
@@ -350,8 +358,27 @@ def test_the_python_client_runs_the_journey(journey: Journey, python_client: str
     payment = payments_stripe_create.sync_detailed(
         client=api, body=StripeCreateRequest(package_id=packages[0].id), idempotency_key="pay-1"
     )
-    failure(payment, 503, "payment_provider_not_configured")
-    assert payments_list.sync_detailed(client=api).parsed.count == 0
+    assert payment.status_code == 201 and payment.parsed.checkout_url is not None
+    # the customer presses "Pay" on the checkout page; the simulator's signed
+    # webhook grants the credits, never the client
+    # (Pay answers with a redirect to the console's return page; a browser follows it)
+    assert httpx.post(payment.parsed.checkout_url + "/pay").status_code in (200, 303)
+    deadline = time.monotonic() + 15
+    while payments_get.sync_detailed(client=api, payment_id=payment.parsed.id).parsed.status != (
+        PaymentStatusEnum.PAID
+    ):
+        assert time.monotonic() < deadline, "the payment was not settled in time"
+        time.sleep(0.1)
+    assert users_credits.sync_detailed(client=api).parsed.balance == 100
+    assert [p.id for p in payments_list.sync_detailed(client=api).parsed.results] == [
+        payment.parsed.id
+    ]
+    # WeChat Pay is not configured in this deployment: 503, in the error model
+    unconfigured = payments_wechat_create.sync_detailed(
+        client=api,
+        body=WechatCreateRequest(package_id=packages[0].id, trade_type=TradeTypeEnum.NATIVE),
+    )
+    failure(unconfigured, 503, "payment_provider_not_configured")
 
     # The errors a client switches on
     garbage = AuthenticatedClient(
@@ -468,7 +495,6 @@ def _ts_folder(journey: Journey, tmp_path: Path, node_modules: Path) -> Path:
                 f"export const EMAIL = {json.dumps(journey.email)};",
                 f"export const PASSWORD = {json.dumps(PASSWORD)};",
                 f"export const MAILBOX = {json.dumps(journey.mailbox)};",
-                'export const PAYMENT: "stripe" | "unconfigured" = "unconfigured";',
                 f'export const IMAGE = "{base64.b64encode(journey.image).decode()}";',
                 f'export const VIDEO = "{base64.b64encode(journey.video).decode()}";',
                 "",
