@@ -13,6 +13,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from accounts.tests.factories import UserFactory
+from animations import services
 from animations.models import AnimationTask
 from animations.tests.helpers import (
     account,
@@ -39,9 +40,18 @@ def test_provider_slots_shows_usage_and_queue(provider, settings) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_recover_stuck_lists_then_recovers_a_task_with_a_dead_lease(provider) -> None:
+def test_recover_stuck_lists_then_recovers_a_task_with_a_dead_lease(provider, settings) -> None:
+    # Given a task the provider accepted (sent by hand: the dispatcher the create
+    # runs would also poll it once its first poll is due, a few milliseconds at
+    # this time scale, so on a loaded machine it was running or even finished
+    # before the test made its lease dead, the flake)
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
     user = funded_user(1000)
     task_id = create(user).json()["id"]
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 1
+    claimed = services.claim_next_queued("global")
+    assert claimed is not None and services.submit_claimed(*claimed)
+    # whose poll a worker claimed an hour ago and died holding
     long_ago = timezone.now() - timedelta(hours=1)
     AnimationTask.objects.filter(pk=task_id).update(
         lease_owner="dead", lease_until=long_ago, next_poll_at=timezone.now() + timedelta(days=1)

@@ -210,22 +210,32 @@ def test_unknown_id_is_unknown_and_only_pending_tasks_cancel(inputs) -> None:
 
 
 def test_second_task_waits_pending_while_the_one_slot_is_busy(inputs) -> None:
+    # Given a key with one slot and a first job that holds it far longer than the
+    # test looks (it ran 0.5 s real before: a loaded machine's pause between the
+    # create and the checks let it finish, and the second was RUNNING, the flake)
     with Simulator(time_scale=1000.0, schedule_delay=0.0) as sim:
-        sim.script({"run_seconds": 500.0})
-        first = httpx.post(
-            f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers()
-        ).json()
-        second = httpx.post(
-            f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers()
-        ).json()
-        time.sleep(0.2)
-        statuses = [
-            httpx.get(f"{sim.base_url}/tasks/{r['output']['task_id']}", headers=_headers()).json()[
+        sim.script({"run_seconds": 60_000.0})
+        first, second = (
+            httpx.post(f"{sim.base_url}{CREATE}", json=_body(*inputs), headers=_headers()).json()[
                 "output"
-            ]["task_status"]
-            for r in (first, second)
-        ]
-        assert statuses == ["RUNNING", "PENDING"]
+            ]["task_id"]
+            for _ in range(2)
+        )
+
+        def status(task_id: str) -> str:
+            body = httpx.get(f"{sim.base_url}/tasks/{task_id}", headers=_headers()).json()
+            return str(body["output"]["task_status"])
+
+        # When the first has started
+        deadline = time.monotonic() + 10
+        while status(first) != "RUNNING":
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.02)
+        # Then the second waits PENDING over many scheduler ticks, the first still running
+        for _ in range(15):
+            assert status(second) == "PENDING"
+            time.sleep(0.02)
+        assert status(first) == "RUNNING"
 
 
 def test_task_list_shows_tasks_in_the_window(simulator, inputs) -> None:
