@@ -1,0 +1,21 @@
+import { Navigate, Outlet, useLocation } from "react-router";
+
+import { useSession } from "../auth/useSession";
+
+/** Signed-in pages: anyone else goes to sign-in, and comes back after. */
+export function RequireAuth() {
+  const state = useSession();
+  const location = useLocation();
+  if (state.status !== "signed-in") {
+    const next = encodeURIComponent(location.pathname + location.search);
+    return <Navigate to={`/sign-in?next=${next}`} replace />;
+  }
+  return <Outlet />;
+}
+
+/** Sign-in and sign-up pages: a signed-in user goes to the console. */
+export function GuestOnly() {
+  const state = useSession();
+  if (state.status === "signed-in") return <Navigate to="/" replace />;
+  return <Outlet />;
+}
