@@ -1,4 +1,6 @@
-"""Request id: the ``X-Request-ID`` a trusted proxy set, else a new one.
+"""Request id, JSON error pages, and static files.
+
+Request id: the ``X-Request-ID`` a trusted proxy set, else a new one.
 
 An incoming id is believed only from a peer in ``TRUSTED_PROXIES`` (the load
 balancer that stamps each request, the setting that also decides whose
@@ -9,6 +11,8 @@ response's ``X-Request-ID`` header, so a user's report can be matched with the
 logs.
 The client address is bound too, by the platform's one rule
 (``config.client_address``), not django-structlog's own header reading.
+
+Static files: WhiteNoise, also serving the web console's build (config/console.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable
 
 import structlog
 from django.http import HttpRequest, HttpResponse
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from config.client_address import client_ip, from_trusted_proxy
 
@@ -82,3 +87,15 @@ class JsonErrorPagesMiddleware:
 
         replacement: HttpResponse = getattr(errors, handler)(request)
         return replacement
+
+
+# Vite names the console's built assets /assets/<name>-<hash>.<ext>.
+_CONSOLE_ASSET = re.compile(r"^/assets/[^/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+$")
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise, also caching the console's hashed assets for a year (immutable),
+    as it does Django's hashed static files."""
+
+    def immutable_file_test(self, path: str, url: str) -> bool:
+        return bool(_CONSOLE_ASSET.match(url)) or super().immutable_file_test(path, url)

@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from billing.api.views import PaymentListView
-from config import health, metrics, site_config
+from config import console, health, metrics, site_config
 
 handler400 = "config.errors.json_400"
 handler403 = "config.errors.json_403"
@@ -35,3 +35,6 @@ urlpatterns = [
 # No /media/ route in any mode: a local file is read only through its signed,
 # expiring link (storage.services.signed_url -> /api/videos/files/<id>.<ext>),
 # the same code path as S3 and OSS presigned URLs.
+
+# Last: every other GET is one of the web console's routes (config/console.py).
+urlpatterns += [re_path(console.CONSOLE_ROUTE, console.index, name="console")]

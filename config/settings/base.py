@@ -165,7 +165,8 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # WhiteNoise: static files, and the web console's build at the site root.
+    "config.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Django's own 400/404/500 pages as contract JSON, in every mode (DEBUG too).
     "config.middleware.JsonErrorPagesMiddleware",
@@ -187,6 +188,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# The web console's build (frontend/dist, from `npm run build`), served at /
+# by WhiteNoise and config/console.py.
+CONSOLE_DIST_DIR = Path(env.str("CONSOLE_DIST_DIR", default=str(BASE_DIR / "frontend" / "dist")))
+WHITENOISE_ROOT = CONSOLE_DIST_DIR
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -411,6 +416,7 @@ CORS_ALLOW_HEADERS = [
     "authorization",
     "content-type",
     "idempotency-key",
+    "last-event-id",
     "x-request-id",
 ]
 
@@ -484,8 +490,10 @@ REGION_COUNTRY_HEADER = env.str("REGION_COUNTRY_HEADER", default="")
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # A MaxMind country/city database; empty: the embedded iptocc database.
 GEOIP_DATABASE_PATH = env.str("GEOIP_DATABASE_PATH", default="")
-# The single-page app: links in verification and password-reset emails point there.
-FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:5173").rstrip("/")
+# The web console: links in verification and password-reset emails, and the
+# payment return pages, point there. The platform serves it at SITE_URL itself;
+# set this when the console is hosted elsewhere (a CDN).
+FRONTEND_URL = env.str("FRONTEND_URL", default=SITE_URL).rstrip("/")
 ACCOUNTS_VERIFY_EMAIL_URL = env.str(
     "ACCOUNTS_VERIFY_EMAIL_URL", default=FRONTEND_URL + "/verify-email?key={key}"
 )
@@ -678,13 +686,14 @@ STRIPE_WEBHOOK_CLOCK_SKEW = env.int("STRIPE_WEBHOOK_CLOCK_SKEW", default=60)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Where Checkout sends the browser back: {PAYMENT_ID} is our payment's id,
 # {CHECKOUT_SESSION_ID} Stripe's session id. The console's return page reads
-# the payment (GET /api/payments/{id}) and shows its status.
+# the payment (GET /api/payments/{id}) and waits for it to be paid.
 STRIPE_SUCCESS_URL = (
-    env.str("STRIPE_SUCCESS_URL", default="") or SITE_URL + "/credits/return?payment={PAYMENT_ID}"
+    env.str("STRIPE_SUCCESS_URL", default="")
+    or FRONTEND_URL + "/credits/return?payment={PAYMENT_ID}"
 )
 STRIPE_CANCEL_URL = (
     env.str("STRIPE_CANCEL_URL", default="")
-    or SITE_URL + "/credits/return?payment={PAYMENT_ID}&canceled=1"
+    or FRONTEND_URL + "/credits/return?payment={PAYMENT_ID}&canceled=1"
 )
 STRIPE_CURRENCY = env.str("STRIPE_CURRENCY", default="USD")
 WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
