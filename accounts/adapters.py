@@ -1,6 +1,7 @@
 """allauth adapters: where allauth's flows meet our user model and rules.
 
-- Emails link to the single-page app, not to allauth's own pages.
+- Emails link to the web console, not to allauth's own pages, and are written
+  in the recipient's language (their account's ``locale``).
 - A social sign-up takes the request's region and runs the sign-up hooks in
   the transaction that creates the user (``accounts.services`` opens it).
 - Provider apps: one rule. When a provider is configured in the environment
@@ -22,9 +23,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import hooks
+from accounts.i18n import django_language, locale_tag
 from accounts.models import User
 from accounts.regions import region_for_request
 from accounts.staff import is_staff_page
@@ -48,6 +51,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_reset_password_from_key_url(self, key: str) -> str:
         return settings.ACCOUNTS_RESET_PASSWORD_URL.format(key=quote(key))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        user = context.get("user")
+        locale = getattr(user, "locale", None) or translation.get_language()
+        with translation.override(django_language(locale)):
+            super().send_mail(template_prefix, email, context)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         # allauth's own rate limits must key on the same address our throttles do.
@@ -99,6 +108,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         avatar = extra.get("picture") or extra.get("headimgurl") or ""
         user.avatar_url = avatar if len(avatar) <= 1000 else ""
         user.region = region_for_request(request)
+        user.locale = locale_tag(translation.get_language() or settings.LANGUAGE_CODE)
         return user
 
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication as _Base
 from rest_framework_simplejwt.tokens import Token
 
+from accounts.i18n import activate_for
 from accounts.models import User
 from config.db_router import use_primary
 
@@ -45,9 +46,13 @@ def check_token_user(user: User, token: Token) -> None:
 class JWTAuthentication(_Base):
     def authenticate(self, request: Request) -> tuple[User, Token] | None:
         try:
-            return super().authenticate(request)
+            result = super().authenticate(request)
         except exceptions.AuthenticationFailed as exc:
             raise contract_error(exc) from exc
+        if result is not None:
+            # Messages of this request are in the account's language.
+            activate_for(request._request, result[0])
+        return result
 
     def get_user(self, validated_token: Token) -> User:
         # A replica may lag behind a revocation by seconds; the primary never does.

@@ -35,8 +35,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.urls import NoReverseMatch
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -60,6 +61,7 @@ from accounts.errors import (
     SocialLoginFailed,
     TooManyAttempts,
 )
+from accounts.i18n import locale_tag
 from accounts.models import User
 from accounts.regions import region_for_request
 
@@ -132,6 +134,8 @@ def register(request: HttpRequest, *, email: str, password: str, display_name: s
     user.email = email
     user.display_name = display_name.strip()
     user.region = region_for_request(request)
+    # The language the sign-up came in (Accept-Language): emails follow it.
+    user.locale = locale_tag(translation.get_language() or settings.LANGUAGE_CODE)
     try:
         try:
             adapter.clean_password(password, user=user)
@@ -263,7 +267,7 @@ def reset_password(request: HttpRequest, *, key: str, password: str) -> User:
 
     The token is bound to the old password hash, so a key works once.
     """
-    uidb36, _, token = key.partition("-")
+    uidb36, _sep, token = key.partition("-")
     form = UserTokenForm(data={"uidb36": uidb36, "key": token})
     if not form.is_valid():
         raise InvalidKey(attr="key")
@@ -481,7 +485,7 @@ def check_reauthentication(
     if password:
         if user.has_usable_password() and _password_matches(request, user, password):
             return
-        raise InvalidCredentials("The password is incorrect.", attr="password")
+        raise InvalidCredentials(_("The password is incorrect."), attr="password")
     fresh = auth_time is not None and time.time() - auth_time <= settings.ACCOUNTS_REAUTH_MAX_AGE
     if auth_method and auth_method != PASSWORD and fresh:
         return

@@ -2,43 +2,45 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import DomainError
 
 
 class InsufficientCredits(DomainError):
     code = "insufficient_credits"
     status_code = 402
-    default_detail = "Not enough credits."
+    default_detail = _("Not enough credits.")
 
 
 class NoOpenReservation(DomainError):
     code = "no_open_reservation"
     status_code = 409
-    default_detail = "There is no open reservation to capture."
+    default_detail = _("There is no open reservation to capture.")
 
 
 class PackageUnavailable(DomainError):
     code = "package_unavailable"
     status_code = 400
-    default_detail = "This package is not on sale in this currency."
+    default_detail = _("This package is not on sale in this currency.")
 
 
 class PaymentProviderUnavailable(DomainError):
     code = "payment_provider_unavailable"
     status_code = 503
-    default_detail = "The payment provider is unavailable; try again shortly."
+    default_detail = _("The payment provider is unavailable; try again shortly.")
 
 
 class PaymentProviderNotConfigured(DomainError):
     code = "payment_provider_not_configured"
     status_code = 503
-    default_detail = "This payment method is not configured."
+    default_detail = _("This payment method is not configured.")
 
 
 class InvalidSignature(DomainError):
     code = "invalid_signature"
     status_code = 400
-    default_detail = "The notification's signature is missing, invalid or stale."
+    default_detail = _("The notification's signature is missing, invalid or stale.")
 
 
 class InvalidNotification(DomainError):
@@ -46,13 +48,13 @@ class InvalidNotification(DomainError):
 
     code = "invalid_notification"
     status_code = 400
-    default_detail = "The notification does not match the order."
+    default_detail = _("The notification does not match the order.")
 
 
 class OrderNotRefundable(DomainError):
     code = "order_not_refundable"
     status_code = 409
-    default_detail = "Only a paid order with money left to refund can be refunded."
+    default_detail = _("Only a paid order with money left to refund can be refunded.")
 
 
 class RefundBeforePayment(DomainError):
@@ -60,7 +62,7 @@ class RefundBeforePayment(DomainError):
 
     code = "refund_before_payment"
     status_code = 409
-    default_detail = "The order is not paid yet; the refund will be applied after its payment."
+    default_detail = _("The order is not paid yet; the refund will be applied after its payment.")
 
 
 class EventProcessingFailed(DomainError):
@@ -68,4 +70,4 @@ class EventProcessingFailed(DomainError):
 
     code = "event_processing_failed"
     status_code = 500
-    default_detail = "The notification could not be processed; it is kept for replay."
+    default_detail = _("The notification could not be processed; it is kept for replay.")

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import structlog
 from django import db
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -25,7 +26,7 @@ from rest_framework.status import is_server_error
 
 logger = structlog.get_logger(__name__)
 
-SERVER_ERROR_DETAIL = "A server error occurred."
+SERVER_ERROR_DETAIL = _("A server error occurred.")
 
 
 class DomainError(Exception):
@@ -39,7 +40,7 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "error"
     status_code: ClassVar[int] = 400
-    default_detail: ClassVar[str] = "The request could not be completed."
+    default_detail: ClassVar[str] = _("The request could not be completed.")
 
     def __init__(
         self,
@@ -59,13 +60,13 @@ class DomainError(Exception):
 class Conflict(DomainError):
     code = "conflict"
     status_code = 409
-    default_detail = "The object is not in a state that allows this."
+    default_detail = _("The object is not in a state that allows this.")
 
 
 class DependencyUnavailable(DomainError):
     code = "service_unavailable"
     status_code = 503
-    default_detail = "A service we depend on is unavailable; try again shortly."
+    default_detail = _("A service we depend on is unavailable; try again shortly.")
 
 
 class _DomainAPIException(exceptions.APIException):
@@ -76,7 +77,7 @@ class _DomainAPIException(exceptions.APIException):
 
 
 class DatabaseUnavailable(DependencyUnavailable):
-    default_detail = "The database is unavailable; try again shortly."
+    default_detail = _("The database is unavailable; try again shortly.")
 
 
 class ExceptionHandler(_BaseHandler):
@@ -137,19 +138,21 @@ def error_body(error_type: str, code: str, detail: str, attr: str | None = None)
 
 def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     # SuspiciousOperation and the like, raised outside DRF (e.g. a bad Host header).
-    return JsonResponse(error_body("client_error", "bad_request", "Bad request."), status=400)
+    return JsonResponse(
+        error_body("client_error", "bad_request", str(_("Bad request."))), status=400
+    )
 
 
 def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(
-        error_body("client_error", "permission_denied", "You do not have permission."),
+        error_body("client_error", "permission_denied", str(_("You do not have permission."))),
         status=403,
     )
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("client_error", "not_found", "Not found."), status=404)
+    return JsonResponse(error_body("client_error", "not_found", str(_("Not found."))), status=404)
 
 
 def json_500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "error", SERVER_ERROR_DETAIL), status=500)
+    return JsonResponse(error_body("server_error", "error", str(SERVER_ERROR_DETAIL)), status=500)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 from django.conf import settings
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from storage.errors import (
@@ -82,8 +83,12 @@ def check_input(info: MediaInfo, path: str | Path, *, kind: str, size: int) -> N
     """Raise the precise error when a file is not an acceptable DashScope input of ``kind``."""
     if info.kind != kind:
         raise UnsupportedMedia(
-            f"Expected {'an image' if kind == 'image' else 'a video'}, but the file is "
-            f"{info.content_type}.",
+            (
+                _("Expected an image, but the file is %(type)s.")
+                if kind == "image"
+                else _("Expected a video, but the file is %(type)s.")
+            )
+            % {"type": info.content_type},
             attr="file",
             detected=info.content_type,
         )
@@ -113,7 +118,7 @@ def _probe_image(path: str) -> MediaInfo | None:
         raise CorruptMedia(attr="file") from exc
     if fmt not in IMAGE_FORMATS:
         raise UnsupportedMedia(
-            f"{fmt} images are not supported; use JPEG, PNG, BMP or WEBP.",
+            _("%(format)s images are not supported; use JPEG, PNG, BMP or WEBP.") % {"format": fmt},
             attr="file",
             detected=Image.MIME.get(fmt or "", "application/octet-stream"),
         )
@@ -132,7 +137,7 @@ def _probe_video(path: str, head: bytes) -> MediaInfo:
     with container:
         content_type, extension = _container_type(container.format.name, head)
         if not container.streams.video:
-            raise UnsupportedMedia("The file has no video stream.", attr="file")
+            raise UnsupportedMedia(_("The file has no video stream."), attr="file")
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         if not width or not height:
@@ -160,7 +165,7 @@ def _check_decodes(path: str) -> None:
     except av.FFmpegError as exc:
         raise CorruptMedia(attr="file") from exc
     if decoded is None:
-        raise CorruptMedia("No video frame could be decoded.", attr="file")
+        raise CorruptMedia(_("No video frame could be decoded."), attr="file")
 
 
 def _container_type(name: str, head: bytes) -> tuple[str, str]:
@@ -176,7 +181,8 @@ def _container_type(name: str, head: bytes) -> tuple[str, str]:
             )
         return "video/mp4", "mp4"
     raise UnsupportedMedia(
-        f"The {name} container is not supported; use MP4, MOV or AVI.", attr="file"
+        _("The %(name)s container is not supported; use MP4, MOV or AVI.") % {"name": name},
+        attr="file",
     )
 
 
@@ -192,7 +198,8 @@ def _duration(container: av.container.InputContainer, stream: av.VideoStream) ->
 def _check_aspect(width: int, height: int) -> None:
     if max(width, height) > MAX_ASPECT * min(width, height):
         raise InvalidAspectRatio(
-            f"The aspect ratio {width}x{height} is outside 1:3 to 3:1.",
+            _("The aspect ratio %(width)sx%(height)s is outside 1:3 to 3:1.")
+            % {"width": width, "height": height},
             attr="file",
             width=width,
             height=height,
@@ -203,18 +210,23 @@ def _check_image(info: MediaInfo, path: str, size: int) -> None:
     limit = settings.STORAGE_MAX_IMAGE_BYTES
     if size > limit:
         raise FileTooLarge(
-            f"Images may be at most {limit} bytes.", attr="file", max_bytes=limit, size=size
+            _("Images may be at most %(limit)s bytes.") % {"limit": limit},
+            attr="file",
+            max_bytes=limit,
+            size=size,
         )
     if min(info.width, info.height) < IMAGE_MIN_SIDE:
         raise ImageTooSmall(
-            f"The image is {info.width}x{info.height} px; each side must be at least {IMAGE_MIN_SIDE} px.",
+            _("The image is %(width)sx%(height)s px; each side must be at least %(min)s px.")
+            % {"width": info.width, "height": info.height, "min": IMAGE_MIN_SIDE},
             attr="file",
             width=info.width,
             height=info.height,
         )
     if max(info.width, info.height) > IMAGE_MAX_SIDE:
         raise ImageTooLarge(
-            f"The image is {info.width}x{info.height} px; each side must be at most {IMAGE_MAX_SIDE} px.",
+            _("The image is %(width)sx%(height)s px; each side must be at most %(max)s px.")
+            % {"width": info.width, "height": info.height, "max": IMAGE_MAX_SIDE},
             attr="file",
             width=info.width,
             height=info.height,
@@ -234,27 +246,37 @@ def _check_video(info: MediaInfo, size: int) -> None:
     limit = settings.STORAGE_MAX_VIDEO_BYTES
     if size > limit:
         raise FileTooLarge(
-            f"Videos may be at most {limit} bytes.", attr="file", max_bytes=limit, size=size
+            _("Videos may be at most %(limit)s bytes.") % {"limit": limit},
+            attr="file",
+            max_bytes=limit,
+            size=size,
         )
     if info.duration is None:
-        raise CorruptMedia("The video's duration could not be read.", attr="file")
+        raise CorruptMedia(_("The video's duration could not be read."), attr="file")
     if info.duration < VIDEO_MIN_SECONDS:
         raise MediaTooShort(
-            f"The video lasts {info.duration:g} s; it must last at least {VIDEO_MIN_SECONDS:g} s.",
+            _("The video lasts %(duration)g s; it must last at least %(min)g s.")
+            % {"duration": info.duration, "min": VIDEO_MIN_SECONDS},
             attr="file",
             duration=info.duration,
         )
     if info.duration > VIDEO_MAX_SECONDS:
         raise MediaTooLong(
-            f"The video lasts {info.duration:g} s; it may last at most {VIDEO_MAX_SECONDS:g} s.",
+            _("The video lasts %(duration)g s; it may last at most %(max)g s.")
+            % {"duration": info.duration, "max": VIDEO_MAX_SECONDS},
             attr="file",
             duration=info.duration,
         )
     sides = (info.width, info.height)
     if min(sides) < VIDEO_MIN_SIDE or max(sides) > VIDEO_MAX_SIDE:
         raise InvalidDimensions(
-            f"The video is {info.width}x{info.height} px; each side must be "
-            f"{VIDEO_MIN_SIDE} to {VIDEO_MAX_SIDE} px.",
+            _("The video is %(width)sx%(height)s px; each side must be %(min)s to %(max)s px.")
+            % {
+                "width": info.width,
+                "height": info.height,
+                "min": VIDEO_MIN_SIDE,
+                "max": VIDEO_MAX_SIDE,
+            },
             attr="file",
             width=info.width,
             height=info.height,

@@ -39,6 +39,9 @@ USE_TZ = True
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 USE_I18N = True
+# Our catalogues (zh_Hans): emails, error details. The .po files are the source;
+# the .mo files are compiled by `make run` / `make test` / CI (compilemessages).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -173,6 +176,9 @@ MIDDLEWARE = [
     # Outside the session middleware, so a session write pins the client too.
     "config.db_router.PinningMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Accept-Language picks the language of anonymous requests; a signed-in
+    # user's own locale wins (accounts.authentication).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
