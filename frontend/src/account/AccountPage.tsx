@@ -5,7 +5,6 @@ import { useNavigate } from "react-router";
 
 import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/errors";
-import { callPending } from "../api/pending";
 import { session } from "../api/session";
 import type { User } from "../api/types";
 import { useConfig } from "../app/config";
@@ -23,12 +22,14 @@ function Profile({ me }: { me: User }) {
   const queryClient = useQueryClient();
   const localeId = useId();
   const [name, setName] = useState(me.display_name);
-  const [avatar, setAvatar] = useState(me.avatar_url);
+  const [avatar, setAvatar] = useState(me.avatar_url ?? "");
   const [locale, setLocale] = useState<Language>(languageFor(me.locale) ?? "en");
   const save = useMutation({
     mutationFn: () =>
       unwrap(
-        api.PUT("/api/users/profile", { body: { display_name: name, avatar_url: avatar, locale } }),
+        api.PUT("/api/users/profile", {
+          body: { display_name: name, avatar_url: avatar || null, locale },
+        }),
       ),
     onSuccess: (user) => {
       queryClient.setQueryData(meKey, user);
@@ -109,7 +110,7 @@ function Providers({ me }: { me: User }) {
   const { data: config } = useConfig();
   const unlink = useMutation({
     mutationFn: (provider: Provider) =>
-      callPending<undefined>("DELETE", `/api/users/providers/${provider}`),
+      unwrap(api.DELETE("/api/users/providers/{provider}", { params: { path: { provider } } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: meKey }),
   });
   const clientIds: Record<Provider, string | undefined> = {
@@ -172,7 +173,7 @@ function DeleteAccount() {
   const [sure, setSure] = useState(false);
   const sureId = useId();
   const erase = useMutation({
-    mutationFn: () => callPending<undefined>("DELETE", "/api/users/account", { password }),
+    mutationFn: () => unwrap(api.DELETE("/api/users/account", { body: { password } })),
     onSuccess: () => {
       session.end("signed-out");
       queryClient.clear();

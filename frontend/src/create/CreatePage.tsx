@@ -7,6 +7,7 @@ import type { MediaFile, TaskMode, TaskType } from "../api/types";
 import { FormErrors } from "../components/Alert";
 import { formatNumber } from "../components/format";
 import { Page } from "../components/Page";
+import { useConfig } from "../app/config";
 import { useCredits } from "../credits/api";
 import { useQuote, useStartJob } from "./api";
 import { MediaPicker } from "./MediaPicker";
@@ -56,10 +57,20 @@ export function CreatePage() {
   const [type, setType] = useState<TaskType>("move");
   const [mode, setMode] = useState<TaskMode>("wan-std");
   const [key, setKey] = useState(() => crypto.randomUUID());
+  const n = (v: number) => formatNumber(v, i18n.language);
+  const { data: config } = useConfig();
+  const imageLimits = config?.limits.image ?? IMAGE_LIMITS;
+  const videoLimits = config?.limits.video ?? VIDEO_LIMITS;
+  const mb = (bytes: number) => Math.round(bytes / 1048576);
+  const rate = (m: TaskMode) =>
+    config?.modes.find((x) => x.type === type && x.mode === m)?.credits_per_second;
+  const rateHint = (m: TaskMode, hint: string) => {
+    const perSecond = rate(m);
+    return perSecond === undefined ? hint : `${hint} ${t("create.perSecond", { n: n(perSecond) })}`;
+  };
   const quote = useQuote(video?.id ?? null, type, mode);
   const credits = useCredits();
   const start = useStartJob();
-  const n = (v: number) => formatNumber(v, i18n.language);
 
   const error = start.error instanceof ApiError ? start.error : null;
   const available = quote.data?.available ?? credits.data?.available;
@@ -86,17 +97,27 @@ export function CreatePage() {
           <MediaPicker
             kind="image"
             label={t("create.image")}
-            help={t("create.imageHelp")}
-            accept="image/jpeg,image/png,image/bmp,image/webp"
-            limits={IMAGE_LIMITS}
+            help={t("create.imageHelp", {
+              mb: mb(imageLimits.max_bytes),
+              min: imageLimits.min_side,
+              max: imageLimits.max_side,
+            })}
+            accept={imageLimits.content_types.join(",")}
+            limits={imageLimits}
             onUploaded={setImage}
           />
           <MediaPicker
             kind="video"
             label={t("create.video")}
-            help={t("create.videoHelp")}
-            accept="video/mp4,video/quicktime,video/x-msvideo,.mp4,.mov,.avi"
-            limits={VIDEO_LIMITS}
+            help={t("create.videoHelp", {
+              mb: mb(videoLimits.max_bytes),
+              min: videoLimits.min_side,
+              max: videoLimits.max_side,
+              shortest: videoLimits.min_seconds,
+              longest: videoLimits.max_seconds,
+            })}
+            accept={`${videoLimits.content_types.join(",")},.mp4,.mov,.avi`}
+            limits={videoLimits}
             onUploaded={setVideo}
           />
         </div>
@@ -117,8 +138,16 @@ export function CreatePage() {
             value={mode}
             onChange={setMode}
             options={[
-              { value: "wan-std", label: t("create.mode.std"), hint: t("create.mode.stdHint") },
-              { value: "wan-pro", label: t("create.mode.pro"), hint: t("create.mode.proHint") },
+              {
+                value: "wan-std",
+                label: t("create.mode.std"),
+                hint: rateHint("wan-std", t("create.mode.stdHint")),
+              },
+              {
+                value: "wan-pro",
+                label: t("create.mode.pro"),
+                hint: rateHint("wan-pro", t("create.mode.proHint")),
+              },
             ]}
           />
           <div className="cost" aria-live="polite">

@@ -1,8 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, unwrap } from "../api/client";
-import { callPending } from "../api/pending";
-import type { Quote, TaskMode, TaskType } from "../api/types";
+import type { TaskMode, TaskType } from "../api/types";
 import { taskKey } from "../tasks/api";
 
 /** What the job would reserve now, and what is available (nothing is reserved). */
@@ -10,7 +9,7 @@ export function useQuote(videoId: string | null, type: TaskType, mode: TaskMode)
   return useQuery({
     queryKey: ["quote", videoId, type, mode],
     queryFn: () =>
-      callPending<Quote>("POST", "/api/videos/quote", { video_id: videoId, type, mode }),
+      unwrap(api.POST("/api/videos/quote", { body: { video_id: videoId ?? "", type, mode } })),
     enabled: videoId !== null,
     staleTime: 0,
   });

@@ -3,34 +3,34 @@
 // It only saves a pointless upload; the server reads the file itself and stays
 // the judge (its errors are shown per field).
 import type { ErrorItem } from "../api/errors";
+import type { ImageLimits, VideoLimits } from "../api/types";
 
-export interface MediaLimits {
-  types: readonly string[];
-  maxBytes: number;
-  minSide: number;
-  maxSide: number;
-  /** Longest side over shortest side, at most. */
-  maxAspect: number;
-  minSeconds?: number;
-  maxSeconds?: number;
-}
+/** The server's limits (GET /api/config); a video's include its length. */
+export type MediaLimits = ImageLimits & Partial<Pick<VideoLimits, "min_seconds" | "max_seconds">>;
 
-export const IMAGE_LIMITS: MediaLimits = {
-  types: ["image/jpeg", "image/png", "image/bmp", "image/webp"],
-  maxBytes: 5 * 1024 * 1024,
-  minSide: 200,
-  maxSide: 4096,
-  maxAspect: 3,
+// DashScope's documented limits, used until /api/config has answered.
+export const IMAGE_LIMITS: ImageLimits = {
+  content_types: ["image/jpeg", "image/png", "image/bmp", "image/webp"],
+  max_bytes: 5 * 1024 * 1024,
+  min_side: 200,
+  max_side: 4096,
+  max_aspect_ratio: 3,
 };
 
-export const VIDEO_LIMITS: MediaLimits = {
-  types: ["video/mp4", "video/x-msvideo", "video/avi", "video/quicktime"],
-  maxBytes: 200 * 1024 * 1024,
-  minSide: 200,
-  maxSide: 2048,
-  maxAspect: 3,
-  minSeconds: 2,
-  maxSeconds: 30,
+export const VIDEO_LIMITS: VideoLimits = {
+  content_types: ["video/mp4", "video/x-msvideo", "video/quicktime"],
+  max_bytes: 200 * 1024 * 1024,
+  min_side: 200,
+  max_side: 2048,
+  max_aspect_ratio: 3,
+  min_seconds: 2,
+  max_seconds: 30,
+};
+
+/** Browsers name some types differently from the server (AVI). */
+const ALIASES: Record<string, string> = {
+  "video/avi": "video/x-msvideo",
+  "video/msvideo": "video/x-msvideo",
 };
 
 export interface MediaFacts {
@@ -47,34 +47,38 @@ function problem(code: string, attr: string, extra: Record<string, unknown> = {}
 
 /** What is wrong with a file, in the server's own codes (empty: looks fine). */
 export function mediaProblems(facts: MediaFacts, limits: MediaLimits, attr: string): ErrorItem[] {
-  if (facts.type && !limits.types.includes(facts.type)) {
+  const type = ALIASES[facts.type] ?? facts.type;
+  if (type && !limits.content_types.includes(type)) {
     return [problem("unsupported_media", attr, { detected: facts.type })];
   }
   const problems: ErrorItem[] = [];
-  if (facts.size > limits.maxBytes) {
+  if (facts.size > limits.max_bytes) {
     problems.push(
-      problem("file_too_large", attr, { max_mb: Math.round(limits.maxBytes / 1048576) }),
+      problem("file_too_large", attr, { max_bytes: limits.max_bytes, size: facts.size }),
     );
   }
   const { width, height, duration } = facts;
   if (width && height) {
     const short = Math.min(width, height);
     const long = Math.max(width, height);
-    if (short < limits.minSide) {
-      problems.push(problem("image_too_small", attr, { min: limits.minSide, width, height }));
-    } else if (long > limits.maxSide) {
-      problems.push(problem("image_too_large", attr, { max: limits.maxSide, width, height }));
+    const video = limits.min_seconds !== undefined;
+    const tooSmall = video ? "invalid_dimensions" : "image_too_small";
+    const tooLarge = video ? "invalid_dimensions" : "image_too_large";
+    if (short < limits.min_side) {
+      problems.push(problem(tooSmall, attr, { width, height }));
+    } else if (long > limits.max_side) {
+      problems.push(problem(tooLarge, attr, { width, height }));
     }
-    if (long / short > limits.maxAspect) {
+    if (long / short > limits.max_aspect_ratio) {
       problems.push(problem("invalid_aspect_ratio", attr, { width, height }));
     }
   }
   if (duration !== undefined && Number.isFinite(duration)) {
-    if (limits.minSeconds !== undefined && duration < limits.minSeconds) {
-      problems.push(problem("media_too_short", attr, { min: limits.minSeconds }));
+    if (limits.min_seconds !== undefined && duration < limits.min_seconds) {
+      problems.push(problem("media_too_short", attr, { duration }));
     }
-    if (limits.maxSeconds !== undefined && duration > limits.maxSeconds) {
-      problems.push(problem("media_too_long", attr, { max: limits.maxSeconds }));
+    if (limits.max_seconds !== undefined && duration > limits.max_seconds) {
+      problems.push(problem("media_too_long", attr, { duration }));
     }
   }
   return problems;

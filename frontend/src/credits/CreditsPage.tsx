@@ -188,14 +188,14 @@ function Ledger() {
             </thead>
             <tbody>
               {data.results.map((entry) => {
-                const amount = entry.amount ?? 0;
-                const held = entry.reserved_delta ?? 0;
+                const amount = entry.amount;
+                const held = entry.reserved_delta;
                 return (
                   <tr key={entry.id}>
                     <td>{formatDateTime(entry.created_at, i18n.language)}</td>
                     <td>
                       {t(`credits.kind.${entry.kind}`)}
-                      {entry.ref?.startsWith("animation_task:") ? (
+                      {entry.ref.startsWith("animation_task:") ? (
                         <>
                           {" · "}
                           <Link to={`/tasks/${entry.ref.split(":")[1] ?? ""}`}>
@@ -263,8 +263,8 @@ function Payments() {
                   <td>{t(`credits.providerName.${p.provider}`)}</td>
                   <td className="num">{formatMoney(p.amount, p.currency, i18n.language)}</td>
                   <td>
-                    <span className={`badge badge-${p.status ?? "pending"}`}>
-                      {t(`credits.paymentStatus.${p.status ?? "pending"}`)}
+                    <span className={`badge badge-${p.status}`}>
+                      {t(`credits.paymentStatus.${p.status}`)}
                     </span>
                   </td>
                 </tr>

@@ -16,7 +16,7 @@ export function PaymentStatus({ id }: { id: string }) {
   const { data: payment, error } = usePayment(id);
   if (error instanceof ApiError) return <FormErrors errors={error.errors} />;
   if (!payment) return <Loading />;
-  const status = payment.status ?? "pending";
+  const status = payment.status;
   const amount = formatMoney(payment.amount, payment.currency, i18n.language);
   return (
     <div className="card payment">

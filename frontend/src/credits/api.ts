@@ -2,8 +2,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { api, unwrap } from "../api/client";
-import { callPending } from "../api/pending";
-import type { LedgerEntry, Paginated, Payment, StripePayment, WechatPayment } from "../api/types";
+import type { StripePayment, WechatPayment } from "../api/types";
 import { useSession } from "../auth/useSession";
 
 export const creditsKey = ["credits"] as const;
@@ -21,8 +20,7 @@ export function useCredits() {
 export function useLedger(page: number) {
   return useQuery({
     queryKey: [...creditsKey, "history", page],
-    queryFn: () =>
-      callPending<Paginated<LedgerEntry>>("GET", `/api/users/credits/history?page=${page}`),
+    queryFn: () => unwrap(api.GET("/api/users/credits/history", { params: { query: { page } } })),
     placeholderData: keepPreviousData,
   });
 }
@@ -30,7 +28,7 @@ export function useLedger(page: number) {
 export function usePayments(page: number) {
   return useQuery({
     queryKey: ["payments", page],
-    queryFn: () => callPending<Paginated<Payment>>("GET", `/api/payments?page=${page}`),
+    queryFn: () => unwrap(api.GET("/api/payments", { params: { query: { page } } })),
     placeholderData: keepPreviousData,
   });
 }
@@ -56,12 +54,12 @@ export function usePayment(id: string) {
       );
       if (payment.status === "paid") void queryClient.invalidateQueries({ queryKey: creditsKey });
       // Keep what only the creation answer had (the QR code's URL).
-      const known = queryClient.getQueryData<WechatPayment>(paymentKey(id));
-      const merged: WechatPayment = { ...known, ...payment };
+      const known = queryClient.getQueryData<Partial<WechatPayment>>(paymentKey(id));
+      const merged: Partial<WechatPayment> & typeof payment = { ...known, ...payment };
       return merged;
     },
     refetchInterval: (query) =>
-      query.state.data && FINAL_PAYMENT.has(query.state.data.status ?? "pending") ? false : 2_000,
+      query.state.data && FINAL_PAYMENT.has(query.state.data.status) ? false : 2_000,
   });
 }
 
