@@ -744,7 +744,7 @@ WECHATPAY_GATEWAY = env.str("WECHATPAY_GATEWAY", default="") or (
 # appended to h5_url as its redirect_url.
 WECHATPAY_H5_REDIRECT_URL = (
     env.str("WECHATPAY_H5_REDIRECT_URL", default="")
-    or SITE_URL + "/credits/return?payment={PAYMENT_ID}"
+    or FRONTEND_URL + "/credits/return?payment={PAYMENT_ID}"
 )
 # A notification whose timestamp is further than this from now is refused as a replay.
 WECHATPAY_NOTIFY_WINDOW_SECONDS = env.int("WECHATPAY_NOTIFY_WINDOW_SECONDS", default=300)

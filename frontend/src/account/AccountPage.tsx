@@ -1,7 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useId, useState, type SyntheticEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
 
 import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/errors";
@@ -167,7 +166,6 @@ function Providers({ me }: { me: User }) {
 
 function DeleteAccount() {
   const { t } = useTranslation();
-  const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [password, setPassword] = useState("");
   const [sure, setSure] = useState(false);
@@ -175,9 +173,9 @@ function DeleteAccount() {
   const erase = useMutation({
     mutationFn: () => unwrap(api.DELETE("/api/users/account", { body: { password } })),
     onSuccess: () => {
-      session.end("signed-out");
+      // The sign-in page (where RequireAuth now sends the browser) says it is done.
+      session.end("deleted");
       queryClient.clear();
-      void navigate("/sign-in?deleted=1", { replace: true });
     },
   });
   const error = erase.error instanceof ApiError ? erase.error : null;

@@ -11,7 +11,10 @@ import type { paths, TokenPair } from "./types";
 const REFRESH_KEY = "animate.refresh";
 
 export type SessionState =
-  { status: "signed-in" } | { status: "signed-out"; reason: "none" | "signed-out" | "expired" };
+  { status: "signed-in" } | { status: "signed-out"; reason: "none" | EndReason };
+
+/** Why a session ended, which the sign-in page says. */
+export type EndReason = "signed-out" | "expired" | "deleted";
 
 type Listener = () => void;
 
@@ -84,7 +87,7 @@ class Session {
   }
 
   /** Forget the tokens; ``reason`` tells the sign-in page what to say. */
-  end(reason: "signed-out" | "expired"): void {
+  end(reason: EndReason): void {
     this.access = null;
     this.refreshToken = null;
     writeStorage(null);

@@ -7,6 +7,10 @@ export function RequireAuth() {
   const state = useSession();
   const location = useLocation();
   if (state.status !== "signed-in") {
+    // After an expired session, come back here; after signing out, start afresh.
+    if (state.reason === "signed-out" || state.reason === "deleted") {
+      return <Navigate to="/sign-in" replace />;
+    }
     const next = encodeURIComponent(location.pathname + location.search);
     return <Navigate to={`/sign-in?next=${next}`} replace />;
   }

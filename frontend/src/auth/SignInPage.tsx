@@ -37,7 +37,9 @@ export function SignInPage() {
         <Notice tone="warning">{t("auth.sessionExpired")}</Notice>
       ) : null}
       {params.get("reset") ? <Notice tone="success">{t("auth.reset.done")}</Notice> : null}
-      {params.get("deleted") ? <Notice tone="success">{t("auth.deleted")}</Notice> : null}
+      {state.status === "signed-out" && state.reason === "deleted" ? (
+        <Notice tone="success">{t("auth.deleted")}</Notice>
+      ) : null}
       <form className="card form" onSubmit={submit} noValidate>
         <FormErrors errors={error?.general(fields) ?? []} />
         <Field

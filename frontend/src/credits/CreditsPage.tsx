@@ -85,9 +85,9 @@ function PackageCard({ pkg }: { pkg: CreditPackage }) {
       {
         onSuccess: (payment) => {
           if (tradeType === "h5" && payment.h5_url) {
+            // The platform has appended the return page (WECHATPAY_H5_REDIRECT_URL).
             rememberPayment(payment.id);
-            const back = `${window.location.origin}/credits/return`;
-            window.location.assign(`${payment.h5_url}&redirect_url=${encodeURIComponent(back)}`);
+            window.location.assign(payment.h5_url);
           } else {
             void navigate(`/credits/payments/${payment.id}`);
           }

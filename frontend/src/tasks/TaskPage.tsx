@@ -61,7 +61,7 @@ function Actions({ task }: { task: Task }) {
 }
 
 function Result({ task }: { task: Task }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   if (!task.result) return null;
   return (
     <section className="card result" aria-labelledby="result-h">
@@ -79,7 +79,7 @@ function Result({ task }: { task: Task }) {
         </a>
       </p>
       <p className="hint">
-        {t("task.linkExpires", { when: formatDateTime(task.result.expires_at, "default") })}
+        {t("task.linkExpires", { when: formatDateTime(task.result.expires_at, i18n.language) })}
       </p>
     </section>
   );
