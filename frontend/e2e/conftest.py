@@ -12,6 +12,7 @@ packages a first migrate creates), so the rest of the suite never sees it.
 from __future__ import annotations
 
 import email
+import email.policy
 import os
 import re
 import signal
@@ -21,7 +22,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -71,12 +72,14 @@ class Console:
     mail_dir: Path
     log: Path
 
-    def messages_to(self, address: str) -> list[Message]:
+    def messages_to(self, address: str) -> list[EmailMessage]:
         found = []
         for path in sorted(self.mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime):
             for raw in path.read_text(encoding="utf-8").split("-" * 79):
                 if raw.strip() and f"To: {address}" in raw:
-                    found.append(email.message_from_string(raw.strip()))
+                    found.append(
+                        email.message_from_string(raw.strip(), policy=email.policy.default)
+                    )
         return found
 
     def link(self, address: str, path: str, *, after: int = 0, timeout: float = 15) -> str:
@@ -85,9 +88,7 @@ class Console:
         deadline = time.monotonic() + timeout
         while True:
             for message in self.messages_to(address)[after:]:
-                body = message.get_payload(decode=True).decode(
-                    message.get_content_charset() or "utf-8"
-                )
+                body = message.get_content()
                 match = re.search(rf"{re.escape(self.url)}{path}\?key=\S+", body)
                 if match:
                     return match.group(0)

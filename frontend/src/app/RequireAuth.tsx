@@ -1,4 +1,6 @@
-import { Navigate, Outlet, useLocation } from "react-router";
+import { Navigate, Outlet, useLocation, useSearchParams } from "react-router";
+
+import { safeNext } from "../auth/next";
 
 import { useSession } from "../auth/useSession";
 
@@ -17,9 +19,10 @@ export function RequireAuth() {
   return <Outlet />;
 }
 
-/** Sign-in and sign-up pages: a signed-in user goes to the console. */
+/** Sign-in and sign-up pages: a signed-in user goes on (to ``?next=`` or the console). */
 export function GuestOnly() {
   const state = useSession();
-  if (state.status === "signed-in") return <Navigate to="/" replace />;
+  const [params] = useSearchParams();
+  if (state.status === "signed-in") return <Navigate to={safeNext(params.get("next"))} replace />;
   return <Outlet />;
 }

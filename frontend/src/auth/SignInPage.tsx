@@ -7,12 +7,9 @@ import { FormErrors, Notice } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
 import { useSignIn } from "./api";
+import { safeNext } from "./next";
 import { SocialButtons } from "./SocialButtons";
 import { useSession } from "./useSession";
-
-export function safeNext(next: string | null): string {
-  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
 
 export function SignInPage() {
   const { t } = useTranslation();

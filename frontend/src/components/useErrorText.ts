@@ -11,12 +11,15 @@ function values(extra: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-/** An error's words: its code translated, else the server's detail, else a generic line. */
+/** An error's words: its code translated (for its field, if it has words of its own),
+ * else the server's detail, else a generic line. */
 export function useErrorText(): (item: ErrorItem) => string {
   const { t, i18n } = useTranslation();
   return useCallback(
     (item: ErrorItem) => {
-      const key = `errors.${item.code}`;
+      // A code may read differently about one field (errors.<code>__<attr>).
+      const specific = item.attr ? `errors.${item.code}__${item.attr}` : "";
+      const key = specific && i18n.exists(specific) ? specific : `errors.${item.code}`;
       if (i18n.exists(key)) {
         // Codes are an open set: the key is built at run time.
         return t(key as "errors.error", { ...values(item.extra), detail: item.detail });

@@ -59,9 +59,13 @@ function PackageCard({ pkg }: { pkg: CreditPackage }) {
   const wechat = useBuyWithWechat();
   const stripeCurrencies = config?.payments.stripe?.currencies.map((c) => c.toUpperCase()) ?? [];
   const wechatTypes = config?.payments.wechat?.trade_types ?? [];
-  const stripePrice = pkg.prices.find((p) => stripeCurrencies.includes(p.currency.toUpperCase()));
+  // Stripe charges the first of its currencies (the default first) the package has.
+  const stripePrice = stripeCurrencies
+    .map((c) => pkg.prices.find((p) => p.currency.toUpperCase() === c))
+    .find((p) => p !== undefined);
   const cnyPrice = pkg.prices.find((p) => p.currency.toUpperCase() === "CNY");
-  const shown = stripePrice ?? cnyPrice ?? pkg.prices[0];
+  const money = (p: { amount: number; currency: string }) =>
+    formatMoney(p.amount, p.currency, i18n.language);
   const error = [stripe.error, wechat.error].find((e) => e instanceof ApiError);
   const busy = stripe.isPending || wechat.isPending;
 
@@ -97,27 +101,18 @@ function PackageCard({ pkg }: { pkg: CreditPackage }) {
   };
 
   return (
-    <li className="card package">
-      <h3>{pkg.name}</h3>
+    <li className="card package" aria-labelledby={`package-${pkg.id}`}>
+      <h3 id={`package-${pkg.id}`}>{pkg.name}</h3>
       <p className="package-credits">
         {t("credits.packageCredits", {
           count: pkg.credits,
           n: formatNumber(pkg.credits, i18n.language),
         })}
       </p>
-      {shown ? (
-        <p className="package-price">{formatMoney(shown.amount, shown.currency, i18n.language)}</p>
-      ) : null}
       <div className="package-actions">
         {stripePrice ? (
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={busy}
-            onClick={payWithStripe}
-            aria-label={t("credits.buyWithCardAria", { name: pkg.name })}
-          >
-            {t("credits.buyWithCard")}
+          <button type="button" className="btn btn-primary" disabled={busy} onClick={payWithStripe}>
+            {t("credits.buyWithCard", { price: money(stripePrice) })}
           </button>
         ) : null}
         {cnyPrice && wechatTypes.some((x) => x === "native" || x === "h5") ? (
@@ -126,9 +121,8 @@ function PackageCard({ pkg }: { pkg: CreditPackage }) {
             className="btn btn-secondary"
             disabled={busy}
             onClick={payWithWechat}
-            aria-label={t("credits.buyWithWechatAria", { name: pkg.name })}
           >
-            {t("credits.buyWithWechat")}
+            {t("credits.buyWithWechat", { price: money(cnyPrice) })}
           </button>
         ) : null}
       </div>
