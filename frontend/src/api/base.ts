@@ -2,7 +2,9 @@
 //
 // VITE_API_BASE_URL is a build variable: empty when the platform serves the
 // console (same origin), the API's origin when the build is hosted on a CDN.
-export const apiBase = (import.meta.env.VITE_API_BASE_URL ?? "").replace(/\/+$/, "");
+export const apiBase = (
+  import.meta.env.VITE_API_BASE_URL || (typeof window !== "undefined" ? window.location.origin : "")
+).replace(/\/+$/, "");
 
 let language = "en";
 

@@ -19,7 +19,7 @@ export type EndReason = "signed-out" | "expired" | "deleted";
 type Listener = () => void;
 
 // A client without the session's retry logic, so a refresh never recurses.
-const bare = createClient<paths>({ baseUrl: apiBase });
+const bare = createClient<paths>({ baseUrl: apiBase, fetch: (request) => fetch(request) });
 
 function readStorage(): string | null {
   try {

@@ -66,7 +66,9 @@ export function CreatePage() {
     config?.modes.find((x) => x.type === type && x.mode === m)?.credits_per_second;
   const rateHint = (m: TaskMode, hint: string) => {
     const perSecond = rate(m);
-    return perSecond === undefined ? hint : `${hint} ${t("create.perSecond", { n: n(perSecond) })}`;
+    return perSecond === undefined
+      ? hint
+      : t("create.hintWithRate", { hint, rate: t("create.perSecond", { n: n(perSecond) }) });
   };
   const quote = useQuote(video?.id ?? null, type, mode);
   const credits = useCredits();

@@ -80,16 +80,27 @@ export function MediaPicker({ kind, label, help, accept, limits, onUploaded }: P
       <p className="hint" id={helpId}>
         {help}
       </p>
-      <input
-        ref={input}
-        id={id}
-        type="file"
-        accept={accept}
-        className="picker-input"
-        aria-describedby={shown.length ? `${helpId} ${errorId}` : helpId}
-        aria-invalid={shown.length ? true : undefined}
-        onChange={(e) => void choose(e.target.files?.[0])}
-      />
+      {/* The browser's own file button speaks the browser's language, not the
+          console's: the input is kept (labelled, for assistive tech and tests)
+          but shown as a button of ours. */}
+      <div className="picker-choose">
+        <input
+          ref={input}
+          id={id}
+          type="file"
+          accept={accept}
+          className="visually-hidden picker-input"
+          aria-describedby={shown.length ? `${helpId} ${errorId}` : helpId}
+          aria-invalid={shown.length ? true : undefined}
+          onChange={(e) => void choose(e.target.files?.[0])}
+        />
+        <label htmlFor={id} className="btn btn-secondary picker-button" aria-hidden="true">
+          {file
+            ? t("create.chooseAnother")
+            : t(kind === "image" ? "create.chooseImage" : "create.chooseVideo")}
+        </label>
+        {file ? <span className="picker-name">{file.name}</span> : null}
+      </div>
       {url && file ? (
         <div className="preview">
           {kind === "image" ? (
