@@ -86,7 +86,12 @@ export function useVerifyEmail() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (key: string) => unwrap(api.POST("/api/auth/email/verify", { body: { key } })),
-    onSuccess: () => queryClient.invalidateQueries(),
+    onSuccess: async () => {
+      // A first fetch of the user may still be in flight from before the
+      // verification: invalidating alone would wait for that stale answer.
+      await queryClient.cancelQueries();
+      await queryClient.invalidateQueries();
+    },
   });
 }
 
