@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check install migrate worker replica-start replica-stop replica-status bench clean
+.PHONY: run test lint format check install migrate worker console console-check replica-start replica-stop replica-status bench clean
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@PYTHON=$(PYTHON) scripts/system-packages run
@@ -23,6 +23,15 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/system-packages test
 	@scripts/run-tests
+
+## Build the web console (frontend/dist) now, stale or not.
+console: $(STAMP)
+	scripts/build-console --force
+
+## The web console's own checks: types, lint, format, unit tests.
+console-check: $(STAMP)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent gen \
+	  && npx tsc --noEmit && npx eslint . && npx prettier --check . && npx vitest run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

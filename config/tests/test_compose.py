@@ -235,7 +235,7 @@ def test_the_image_is_slim_non_root_and_collects_static_files():
     stages = re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE)
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
 
-    assert stages == ["python:3.11-slim", "python:3.11-slim"]
+    assert stages == ["python:3.11-slim", "build", "node:20-bookworm-slim", "python:3.11-slim"]
     assert "default-libmysqlclient-dev" in dockerfile
     assert "-r /tmp/requirements/production.txt" in dockerfile
     assert "manage.py collectstatic --noinput" in dockerfile
@@ -273,3 +273,17 @@ def test_the_image_build_step_passes_the_production_checks(tmp_path):
 
     assert "EMAIL_URL" in build_env
     assert result.returncode == 0, result.stderr
+
+
+def test_the_image_serves_the_console_built_from_the_schema_of_its_own_code():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    # The client's types come from this code's schema, then the same build a CDN hosts.
+    assert "manage.py spectacular --file /schema.yaml" in dockerfile
+    assert "SCHEMA_FILE=/schema.yaml" in dockerfile and "npm run build" in dockerfile
+    assert "npm ci" in dockerfile
+    assert "COPY --from=console --chown=app:app /frontend/dist/ /app/frontend/dist/" in dockerfile
+    # The zh-Hans catalogue is compiled in the image, not committed.
+    assert "compilemessages" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {"frontend/node_modules", "frontend/dist", "*.mo"} <= set(ignored)
