@@ -86,10 +86,17 @@ def test_a_session_that_cannot_be_renewed_asks_to_sign_in_again(console, page: P
     expect(page.get_by_role("heading", name="Your animations")).to_be_visible()
 
 
-def test_a_forgotten_password_is_reset_from_the_emailed_link(console, page: Page) -> None:
+def test_signing_out_revokes_and_a_forgotten_password_is_reset_from_the_emailed_link(
+    console, page: Page
+) -> None:
     address = sign_up(page, console, "Rui")
+    refresh = page.evaluate("localStorage.getItem('animate.refresh')")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # Signing out revoked the refresh token at the server, not only in this tab.
+    assert page.evaluate("localStorage.getItem('animate.refresh')") is None
+    renewed = httpx.post(f"{console.url}/api/auth/refresh", json={"refresh": refresh})
+    assert renewed.status_code == 401
 
     page.get_by_role("link", name="Forgot your password?").click()
     page.get_by_label("Email").fill(address)

@@ -1,6 +1,6 @@
 """A person whose browser prefers Chinese, on a 390 px phone: every page in
-Simplified Chinese, the emails in Chinese, server refusals in Chinese, and the
-language switch, which the account remembers."""
+Simplified Chinese, the emails in Chinese, server refusals in Chinese, WeChat
+Pay's H5 cashier, and the language switch, which the account remembers."""
 
 from __future__ import annotations
 
@@ -66,6 +66,17 @@ def test_a_chinese_speaker_uses_the_console_on_a_phone(
     nav.get_by_role("link", name="积分").click()
     expect(page.get_by_role("table", name="积分明细").get_by_text("新用户奖励")).to_be_visible()
     shot(page, "credits-phone-zh")
+
+    # On a phone WeChat Pay goes through WeChat's H5 cashier and comes back.
+    starter = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="Starter"))
+    starter.get_by_role("button", name="微信支付 · ¥29.00").click()
+    page.get_by_role("button", name="Pay", exact=True).click()  # the simulator's cashier
+    expect(page).to_have_url(re.compile(r"/credits/return\?payment="))
+    expect(
+        page.get_by_role("status").filter(has_text="已收到付款：100 积分已加入你的余额。")
+    ).to_be_visible(timeout=30_000)
+    page.get_by_role("link", name="返回积分").click()
+    expect(page.get_by_role("table", name="积分明细").get_by_text("购买")).to_be_visible()
     nav.get_by_role("link", name="账户").click()
     expect(page.get_by_label("邮件和提示的语言")).to_have_value("zh-Hans")
     shot(page, "account-phone-zh")
