@@ -149,9 +149,13 @@ def console(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Co
 
 @pytest.fixture
 def shot(request: pytest.FixtureRequest):
-    """``shot(page, "name")`` keeps a screenshot of this moment (var/screenshots/)."""
+    """``shot(page, "name")`` keeps a screenshot of this moment (var/screenshots/).
+    With ``readme=True`` and ``UPDATE_README_SCREENSHOT=1`` in the environment,
+    the visible part is also written to docs/console.png, the README's picture."""
 
-    def take(page: object, name: str) -> Path:
+    def take(page: object, name: str, *, readme: bool = False) -> Path:
+        if readme and os.environ.get("UPDATE_README_SCREENSHOT"):
+            page.screenshot(path=str(ROOT / "docs" / "console.png"))  # type: ignore[attr-defined]
         return save_screenshot(page, f"{SCREENSHOTS}-{name}")
 
     return take

@@ -83,8 +83,10 @@ def test_a_new_user_animates_both_ways_buys_credits_and_deletes_the_account(
         page.get_by_role("link", name="Download").click()
     saved = download.value.path()
     assert saved is not None and saved.read_bytes()[4:8] == b"ftyp"
-    result.evaluate("video => { video.pause(); video.currentTime = 1; }")
-    shot(page, "task-desktop-en")
+    result.evaluate("video => { video.pause(); video.currentTime = 1.2; }")
+    page.wait_for_function("video => !video.seeking", arg=result.element_handle())
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "task-desktop-en", readme=True)
 
     # Animate-mix, pro.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Create").click()

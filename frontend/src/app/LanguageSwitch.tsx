@@ -45,7 +45,7 @@ export function LanguageSwitch() {
       >
         {LANGUAGES.map((l) => (
           <option key={l.tag} value={l.tag} lang={l.tag}>
-            {l.name}
+            {l.short}
           </option>
         ))}
       </select>

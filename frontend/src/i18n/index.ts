@@ -9,8 +9,8 @@ import { en } from "./en";
 import { zhHans } from "./zh-Hans";
 
 export const LANGUAGES = [
-  { tag: "en", name: "English" },
-  { tag: "zh-Hans", name: "简体中文" },
+  { tag: "en", name: "English", short: "English" },
+  { tag: "zh-Hans", name: "简体中文", short: "中文" },
 ] as const;
 export type Language = (typeof LANGUAGES)[number]["tag"];
 
