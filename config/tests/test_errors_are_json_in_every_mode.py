@@ -20,7 +20,10 @@ def debug(request, settings) -> bool:
     return request.param
 
 
-@pytest.mark.parametrize("path", ["/api/no-such-endpoint", "/no-such-page", "/api/videos/x"])
+# Other paths are the web console's routes (its own "Page not found" included,
+# config/tests/test_console_is_served_at_the_root.py); one naming a file that
+# the build does not have is a 404 here too.
+@pytest.mark.parametrize("path", ["/api/no-such-endpoint", "/no-such-file.js", "/api/videos/x"])
 def test_an_unknown_path_is_a_json_404_listing_nothing(client, debug, path) -> None:
     response = client.get(path)
 

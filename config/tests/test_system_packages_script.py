@@ -41,8 +41,10 @@ exit 1
     )
 
 
-BUILD = {"gcc", "libc6-dev", "pkg-config", "default-libmysqlclient-dev"}
-SERVERS = {"mariadb-server", "redis-server", "chromium", "prometheus"}
+# gettext compiles the zh-Hans catalogue (make run and make test); the CJK font
+# lets the console's Chinese render in the browser tests' screenshots.
+BUILD = {"gcc", "libc6-dev", "pkg-config", "default-libmysqlclient-dev", "gettext"}
+SERVERS = {"mariadb-server", "redis-server", "chromium", "fonts-wqy-microhei", "prometheus"}
 
 
 def test_nothing_happens_when_every_package_is_installed(tmp_path) -> None:
@@ -60,12 +62,12 @@ def test_without_root_it_stops_with_one_line_naming_what_is_missing(tmp_path) ->
     assert run.returncode == 1
     assert run.stderr == (
         "Missing system packages; install them first: "
-        "sudo apt-get install pkg-config default-libmysqlclient-dev\n"
+        "sudo apt-get install pkg-config default-libmysqlclient-dev gettext\n"
     )
     assert test.returncode == 1
     assert test.stderr.splitlines() == [
         "Missing system packages; install them first: "
-        "sudo apt-get install mariadb-server chromium prometheus"
+        "sudo apt-get install mariadb-server chromium fonts-wqy-microhei prometheus"
     ]
 
 
