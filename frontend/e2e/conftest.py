@@ -4,9 +4,10 @@ and beat, the DashScope, Stripe and WeChat Pay simulators, embedded settings),
 but on the test database, free ports and a temporary ``VAR_DIR``, with emails
 written to files the journeys read their links from.
 
-The platform is started once for the session (about 15 s) and stopped at the
-end; the test database is emptied before and after (and given the default
-packages a first migrate creates), so the rest of the suite never sees it.
+The platform is started once for these journeys (about 15 s) and stopped after
+the last of them; the test database is emptied before and after (and given the
+default packages a first migrate creates), so the rest of the suite never sees
+their rows.
 """
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ class Console:
             time.sleep(0.2)
 
 
-@pytest.fixture(scope="session")
+# Per package, not per session: the platform's own worker and beat work on the
+# test database, so they must be gone before any other test runs (pytest-django
+# orders database tests, so these are not necessarily the last ones).
+@pytest.fixture(scope="package")
 def console(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Console]:
     home = tmp_path_factory.mktemp("console")
     mail_dir = home / "mail"

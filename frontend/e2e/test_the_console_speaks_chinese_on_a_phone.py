@@ -58,6 +58,9 @@ def test_a_chinese_speaker_uses_the_console_on_a_phone(
     expect(page.get_by_role("status").filter(has_text="已完成")).to_be_visible(timeout=120_000)
     expect(page.get_by_role("link", name="下载")).to_be_visible()
     shot(page, "task-phone-zh")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "task-desktop-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
 
     nav = page.get_by_role("navigation", name="主导航")
     nav.get_by_role("link", name="历史").click()
