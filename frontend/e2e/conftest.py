@@ -151,6 +151,28 @@ def console(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Co
             _empty_database()
 
 
+JOURNEY_LIMIT = int(os.environ.get("JOURNEY_LIMIT_SECONDS", "300"))  # a journey takes about 1 min
+
+
+@pytest.fixture(autouse=True)
+def _journey_time_limit() -> Iterator[None]:
+    """A journey that hangs (a browser call that never returns) fails after
+    JOURNEY_LIMIT seconds, with its screenshot, instead of stalling the suite.
+    Playwright's sync API hands an exception raised by a signal handler to the
+    waiting test (playwright/sync_api/_context_manager.py)."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the journey took more than {JOURNEY_LIMIT} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(JOURNEY_LIMIT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest):
     """``shot(page, "name")`` keeps a screenshot of this moment (var/screenshots/).

@@ -128,10 +128,16 @@ def test_a_new_user_animates_both_ways_buys_credits_and_deletes_the_account(
         starter.get_by_role("button", name=re.compile("^WeChat Pay")).click()
     expect(page.get_by_role("img", name=re.compile("WeChat Pay QR code for"))).to_be_visible()
     shot(page, "wechat-qr-desktop-en")
-    phone = page.context.new_page()
-    phone.goto(created.value.json()["code_url"])
-    phone.get_by_role("button", name="Pay", exact=True).click()
-    phone.close()
+    code_url = created.value.json()["code_url"]
+    phone = page.context.browser.new_context()  # another device: the payer's phone
+    phone.set_default_timeout(15_000)
+    try:
+        cashier = phone.new_page()
+        cashier.goto(code_url)
+        cashier.get_by_role("button", name="Pay", exact=True).click()
+        expect(cashier.get_by_role("heading", name="支付成功")).to_be_visible()
+    finally:
+        phone.close()
     expect(page.get_by_role("status").filter(has_text="Payment received")).to_be_visible(
         timeout=30_000
     )
