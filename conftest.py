@@ -9,6 +9,12 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.tests.browser import browser, page  # noqa: F401  (headless Chromium)
+from config.tests.faults import (  # noqa: F401  (servers of a test's own, to break)
+    own_mariadb,
+    own_redis,
+    own_redis_cache,
+    web_process,
+)
 from config.tests.loopback import _loopback_only  # noqa: F401  (autouse: no test leaves loopback)
 
 
