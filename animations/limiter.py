@@ -12,6 +12,13 @@ Nothing here waits by default: a worker that finds no token gets ``RateLimited``
 later beat, so no worker ever sleeps for a token. Only a caller a person is
 waiting on (a cancel from the API) may allow a short wait (``max_wait``).
 
+Redis down (or frozen) does not open the limits: a window nobody can read is
+no permission to call DashScope. ``RedisLimiter`` then raises
+``LimiterUnavailable``, a ``RateLimited``, so every worker path does what it
+does without a token (claims nothing, polls later) and a person's cancel gets
+503; ``config.outage.redis_breaker`` keeps a frozen server from costing each
+call its socket timeout.
+
 The third limit, tasks in flight per key, is not kept here: the database rows
 are its source of truth (see ``services.claim_next_queued``), so a dead worker
 can never leak a slot.
@@ -29,6 +36,8 @@ from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+
+from config import outage
 
 _SCRIPT = """
 local t = redis.call('TIME')
@@ -53,6 +62,10 @@ class RateLimited(Exception):
     def __init__(self, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LimiterUnavailable(RateLimited):
+    """The shared windows (Redis) cannot be read: no token, nothing was sent."""
 
 
 def rate_for(kind: str) -> int:
@@ -102,10 +115,25 @@ class RedisLimiter(_Base):
         self._script = client.register_script(_SCRIPT)  # type: ignore[attr-defined]
 
     def try_acquire(self, key_id: str, kind: str) -> float:
-        wait_us, now_us = self._script(
-            keys=[f"{self.prefix}:{key_id}:{kind}"],
-            args=[max(1, int(window_seconds() * 1_000_000)), rate_for(kind), uuid.uuid4().hex],
-        )
+        breaker = outage.redis_breaker
+        if not breaker.available():
+            breaker.skipped("provider_limiter")
+            raise LimiterUnavailable(
+                "the provider rate limiter (Redis) is unreachable",
+                retry_after=breaker.retry_after(),
+            )
+        try:
+            wait_us, now_us = self._script(
+                keys=[f"{self.prefix}:{key_id}:{kind}"],
+                args=[max(1, int(window_seconds() * 1_000_000)), rate_for(kind), uuid.uuid4().hex],
+            )
+        except outage.REDIS_ERRORS as exc:
+            breaker.failed("provider_limiter", exc)
+            raise LimiterUnavailable(
+                f"the provider rate limiter (Redis) is unreachable: {exc}",
+                retry_after=breaker.retry_after(),
+            ) from exc
+        breaker.succeeded()
         if int(wait_us) == 0:
             # The Redis server's clock at admission: what the window is measured in.
             self.last_admitted = int(now_us) / 1_000_000
@@ -154,10 +182,13 @@ class FileLimiter(_Base):
             return 0.0
 
 
+REDIS_CACHES = {"config.cache.RedisCache", "django_redis.cache.RedisCache"}
+
+
 @lru_cache(maxsize=1)
 def get_limiter() -> Limiter:
     """Redis when the cache is Redis (a deployment), else a locked file (embedded)."""
-    if "django_redis" in settings.CACHES["default"]["BACKEND"]:
+    if settings.CACHES["default"]["BACKEND"] in REDIS_CACHES:
         from django_redis import get_redis_connection
 
         return RedisLimiter(get_redis_connection("default"))

@@ -44,6 +44,8 @@ from django.utils.connection import ConnectionDoesNotExist
 from django.utils.functional import SimpleLazyObject, empty
 from prometheus_client import Counter, Gauge
 
+from config import outage
+
 PIN_COOKIE = "dbpin"
 _PIN_SALT = "config.db_router.pin"
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -183,7 +185,9 @@ def check_replica(alias: str) -> ReplicaVerdict:
     if wrapper.vendor != "mysql":
         return ReplicaVerdict(alias, healthy=True, lag=0)
     params = wrapper.get_connection_params()
-    params["connect_timeout"] = min(int(params.get("connect_timeout", 2)), 2)
+    # Bounded reads too: a frozen replica answers nothing at all.
+    for name in ("connect_timeout", "read_timeout", "write_timeout"):
+        params[name] = min(int(params.get(name, 2)), 2)
     try:
         raw = wrapper.get_new_connection(params)
     except Exception as exc:  # any driver error: the replica is unreachable
@@ -315,10 +319,17 @@ def _check_user_pin(state: PinState) -> None:
     if user_id is None:
         return
     state.user_checked = True
+    if not outage.redis_breaker.available():
+        outage.redis_breaker.skipped("db_pin")
+        state.pinned = True  # the pin cannot be read: the primary is always correct
+        return
     try:
-        state.pinned = cache.get(_user_pin_key(user_id)) is not None
-    except Exception:  # the cache is down: the primary is always correct
-        state.pinned = True
+        found = cache.get(_user_pin_key(user_id)) is not None
+    except Exception:  # a cache that raises is down too
+        found = False
+    # Our cache answers from local memory while Redis is down; a miss there says
+    # nothing about a pin set in Redis, so the breaker has the last word.
+    state.pinned = found or not outage.redis_breaker.available()
 
 
 class PrimaryReplicaRouter:

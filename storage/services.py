@@ -30,6 +30,7 @@ from django.utils import timezone
 from oss2.exceptions import OssError
 
 from accounts.models import User
+from config import outage
 from storage import fetch, hooks, media, signing
 from storage.backends import backend_for, get_storage
 from storage.errors import StorageUnavailable
@@ -155,7 +156,10 @@ def delete_files(files: QuerySet[File]) -> list[str]:
         if ids:
             from storage.tasks import purge_file_objects
 
-            transaction.on_commit(lambda: purge_file_objects.delay(ids))
+            # Best effort: with the broker down the hourly sweep (retry_unpurged) removes them.
+            transaction.on_commit(
+                lambda: outage.enqueue(purge_file_objects, ids, use="purge_files")
+            )
     return ids
 
 

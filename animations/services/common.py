@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from animations.dashscope import DashScopeClient, ProviderError
 from animations.models import AnimationTask
+from config import outage
 
 logger = structlog.get_logger(__name__)
 
@@ -75,10 +76,8 @@ def locked(task: AnimationTask) -> AnimationTask:
 
 def kick() -> None:
     """Run the dispatcher soon. The task is already committed and the beat runs
-    the dispatcher anyway, so a broker hiccup here must not fail the request."""
+    the dispatcher anyway, so a broker that is down (or frozen) costs the request
+    one bounded try, and then nothing while ``config.outage`` leaves it alone."""
     from animations import tasks
 
-    try:
-        tasks.dispatch.delay()
-    except Exception as exc:  # the beat is the fallback
-        logger.warning("animation_kick_failed", error=str(exc))
+    outage.enqueue(tasks.dispatch, use="dispatch_kick")

@@ -3,6 +3,7 @@ fail, cancel, retry as a new run, and cancel for account erasure."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from accounts.models import User
 from animations import metrics
 from animations.dashscope import ProviderError, TaskState
 from animations.errors import TaskNotCancelable, TaskNotRetryable
-from animations.limiter import RateLimited
+from animations.limiter import LimiterUnavailable, RateLimited
 from animations.models import (
     AT_PROVIDER,
     FINAL,
@@ -38,6 +39,7 @@ from animations.services.common import (
 )
 from animations.services.estimate import next_poll
 from billing import services as billing
+from config import outage
 from config.errors import DependencyUnavailable, DomainError
 from storage import services as storage
 from storage.fetch import TransientDownloadError
@@ -291,6 +293,11 @@ def cancel_task(task: AnimationTask) -> AnimationTask:
         try:
             # A person waits on this answer (no worker does): a token may be waited for.
             client_for(task.region).cancel(str(task.provider_task_id), max_wait=CANCEL_WAIT)
+        except LimiterUnavailable as error:
+            # Not a refusal: we may not call the provider blind; the client tries again.
+            raise DependencyUnavailable(
+                internal=str(error), retry_after=math.ceil(error.retry_after)
+            ) from error
         except (ProviderError, RateLimited) as error:
             raise TaskNotCancelable() from error
         _settle_canceled(task)
@@ -341,8 +348,13 @@ def cancel_for_erasure(user: User) -> list[str]:
     if at_provider:
         from animations import tasks
 
+        # Best effort: with the broker down the provider runs the job out; nothing
+        # of it is kept or charged here.
         transaction.on_commit(
-            lambda: [tasks.cancel_at_provider.delay(region, tid) for region, tid in at_provider]
+            lambda: [
+                outage.enqueue(tasks.cancel_at_provider, region, tid, use="erasure_cancel")
+                for region, tid in at_provider
+            ]
         )
     return canceled
 

@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from animations.dashscope import ProviderError, rate_kind
-from animations.limiter import RateLimited
+from animations.limiter import LimiterUnavailable, RateLimited
 from animations.models import (
     IN_FLIGHT,
     AnimationTask,
@@ -107,8 +107,11 @@ def claim_next_queued(region: str) -> tuple[AnimationTask, str] | None:
         if task is None:
             return None
         client = client_for(region)
-        if client.limiter.try_acquire(client.key_id, rate_kind("submit")) > 0:
-            return None
+        try:
+            if client.limiter.try_acquire(client.key_id, rate_kind("submit")) > 0:
+                return None
+        except LimiterUnavailable:
+            return None  # no reading the key's window, no create call (logged by the breaker)
         token, until = lease()
         claimed = AnimationTask.objects.filter(pk=task.pk, status=Status.QUEUED).update(
             status=Status.SUBMITTING,

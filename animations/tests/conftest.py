@@ -70,3 +70,23 @@ def _reset_pools(app: object) -> None:
     pools.reset()
     app._pool = None  # type: ignore[attr-defined]
     app.amqp._producer_pool = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def own_redis_limiter(own_redis_cache) -> Iterator[object]:
+    """The provider limiter on the test's own Redis (the cache's, as deployed), read
+    by fresh clients: the test may kill or freeze it."""
+    from animations.limiter import get_limiter
+    from animations.services import common
+
+    def forget() -> None:
+        get_limiter.cache_clear()
+        for client in common._clients.values():
+            client.close()
+        common._clients.clear()
+
+    forget()
+    try:
+        yield own_redis_cache
+    finally:
+        forget()

@@ -66,14 +66,29 @@ if not _replica_urls:
     ]
 
 
+# Every socket operation on a MySQL connection is bounded, not only the connect: a
+# hung or frozen server costs a query these seconds and an OperationalError (503),
+# never a web worker held until gunicorn kills it. A row lock is waited for a little
+# less than that, so the server answers a long wait itself (error 1205) before the
+# client gives up on the connection.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+DATABASE_READ_TIMEOUT = env.int("DATABASE_READ_TIMEOUT", default=10)
+DATABASE_WRITE_TIMEOUT = env.int("DATABASE_WRITE_TIMEOUT", default=10)
+
+
 def _database(url: str) -> dict:
     config = environ.Env.db_url_config(url)
     if config["ENGINE"] == "django.db.backends.mysql":
+        lock_wait = max(1, DATABASE_READ_TIMEOUT - 2)
         config["OPTIONS"] = {
             "charset": "utf8mb4",
             "isolation_level": "read committed",
-            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
-            "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+            "init_command": (
+                f"SET sql_mode='STRICT_TRANS_TABLES', innodb_lock_wait_timeout={lock_wait}"
+            ),
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+            "read_timeout": DATABASE_READ_TIMEOUT,
+            "write_timeout": DATABASE_WRITE_TIMEOUT,
         }
         config["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -238,7 +253,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis, carrying on in local memory while Redis is down (config/cache.py).
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="animate"),
             "OPTIONS": {
@@ -270,7 +286,20 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_celery_fs / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Bounded sockets: without socket_timeout a publish (or a probe's connect) to a
+    # frozen Redis waits forever on the open connection; it must stay above the
+    # consumers' BRPOP timeout (1 s). A publisher (a web request kicking the
+    # dispatcher) retries its connection once, not for seconds on end; workers
+    # reconnect their consumers on their own schedule (broker_connection_retry).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0),
+        "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0),
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = timedelta(days=3)

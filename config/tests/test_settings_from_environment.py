@@ -87,7 +87,7 @@ def test_the_designs_master_and_slave_variables_are_accepted(tmp_path):
         "NAME": "animate",
     }
     assert seen["replica2"]["HOST"] == "db-slave2"
-    assert seen["cache"] == "django_redis.cache.RedisCache"
+    assert seen["cache"] == "config.cache.RedisCache"
     assert seen["broker"] == "redis://127.0.0.1:6379/0"
     assert seen["control"] is None
 
