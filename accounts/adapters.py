@@ -18,6 +18,7 @@ from urllib.parse import quote
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from django import db
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -57,6 +58,17 @@ class AccountAdapter(DefaultAccountAdapter):
         locale = getattr(user, "locale", None) or translation.get_language()
         with translation.override(django_language(locale)):
             super().send_mail(template_prefix, email, context)
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        """allauth's, which counts a try against the failed sign-in limit before it
+        checks the password; a try that failed because the database could not
+        answer is no failed sign-in, so it is given back before the error (503)
+        goes on. Only a wrong password (or unknown address) stays counted."""
+        try:
+            return super().authenticate(request, **credentials)
+        except db.Error:
+            self._rollback_login_failed_rl_usage()
+            raise
 
     def get_client_ip(self, request: HttpRequest) -> str:
         # allauth's own rate limits must key on the same address our throttles do.
