@@ -5,7 +5,9 @@ Every provider error is classified here, once: ``ProviderError.retryable``
 (``InvalidParameter*``, ``InvalidFile*``, ``DataInspectionFailed``, auth...).
 A submit that may have reached the provider without an answer (read timeout,
 reset after sending) is marked ``unknown_outcome``: it must be reconciled with
-the provider's task list, never sent blindly again.
+the provider's task list, never sent blindly again. One that provably never
+left (no connection could be made: refused, no route, connect timeout, TLS
+handshake) is ``not_sent``: the dispatcher spends no try on it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ProviderError(Exception):
         request_id: str = "",
         retryable: bool,
         unknown_outcome: bool = False,
+        not_sent: bool = False,
         body: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
@@ -46,6 +49,8 @@ class ProviderError(Exception):
         self.request_id = request_id
         self.retryable = retryable
         self.unknown_outcome = unknown_outcome
+        # Provably nothing reached the provider (no connection was made).
+        self.not_sent = not_sent
         self.body = body or {}
 
 
@@ -281,6 +286,7 @@ class DashScopeClient:
                 "ConnectionError",
                 "The provider could not be reached.",
                 retryable=True,
+                not_sent=True,
                 body={"code": "ConnectionError", "message": str(exc) or type(exc).__name__},
             ) from exc
         except httpx.TransportError as exc:

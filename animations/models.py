@@ -73,6 +73,13 @@ class AnimationTask(models.Model):
         default=False, help_text="A create call's outcome is unknown: reconcile before resending."
     )
     submit_sent_at = models.DateTimeField(null=True, blank=True)
+    submit_unreachable_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Since when this run's create calls could not reach the provider at all "
+        "(nothing sent, no try spent); the task fails once that lasts "
+        "ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS.",
+    )
 
     provider_task_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     provider_status = models.CharField(max_length=12, blank=True, default="")
@@ -182,6 +189,7 @@ RUN_FIELDS = (
     "submit_tries",
     "submit_unknown",
     "submit_sent_at",
+    "submit_unreachable_since",
     "provider_task_id",
     "provider_status",
     "provider_key_id",

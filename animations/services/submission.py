@@ -146,6 +146,8 @@ def submit_claimed(task: AnimationTask, token: str) -> bool:
     except ProviderError as error:
         if error.unknown_outcome:
             _mark_unknown(task, token, error)
+        elif error.not_sent:
+            _wait_for_provider(task, token, error)
         elif error.retryable and task.submit_tries < settings.ANIMATIONS_SUBMIT_MAX_TRIES:
             _requeue(task, token, reason=error)
         else:
@@ -163,12 +165,49 @@ def _requeue(task: AnimationTask, token: str, *, reason: ProviderError | None) -
             return
         row.status = Status.QUEUED
         row.lease_owner, row.lease_until = "", None
+        row.submit_unreachable_since = None  # the provider answered (or may have)
         if reason is not None:
             keep_raw(row, "submit_error", error_body(reason))
             # Exponential backoff (2, 4, ... 60 provider seconds): a throttled or
             # failing provider is not hammered at the full rate limit.
             row.next_poll_at = timezone.now() + provider_delta(min(60.0, 2.0**row.submit_tries))
         row.save()
+
+
+def _wait_for_provider(task: AnimationTask, token: str, error: ProviderError) -> None:
+    """The create call could not reach the provider at all: nothing was sent, so
+    the try is not spent. The task waits, queued (clients see it so), tried again
+    after a backoff that grows with the outage (2 ... 60 provider seconds); once
+    the outage has lasted ``ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS`` for it, it
+    fails and its credits are released."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = locked(task)
+        if row.status != Status.SUBMITTING or row.lease_owner != token:
+            return
+        began = row.submit_unreachable_since is None
+        since = row.submit_unreachable_since or now
+        waited = (now - since).total_seconds() * settings.ANIMATIONS_TIME_SCALE
+        if waited < settings.ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS:
+            row.status = Status.QUEUED
+            row.lease_owner, row.lease_until = "", None
+            row.submit_tries = max(0, row.submit_tries - 1)
+            row.submit_unreachable_since = since
+            row.next_poll_at = now + provider_delta(min(60.0, max(2.0, waited)))
+            keep_raw(row, "submit_error", error_body(error))
+            row.save()
+            if began:
+                logger.warning("animation_submit_unreachable", task_id=str(row.pk))
+            return
+    budget = settings.ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS
+    span = f"{round(budget / 60)} minutes" if budget >= 120 else f"{round(budget)} seconds"
+    fail_task(
+        task,
+        code="provider_unreachable",
+        message=f"The provider could not be reached for {span}; the task was never sent "
+        "and its credits were released.",
+        raw=error_body(error),
+    )
 
 
 def _mark_unknown(task: AnimationTask, token: str, error: ProviderError) -> None:
@@ -199,6 +238,7 @@ def _record_submitted(
         row.provider_key_id = key_id
         row.submitted_at = now
         row.submit_unknown = False
+        row.submit_unreachable_since = None
         row.lease_owner, row.lease_until = "", None
         row.next_poll_at = now + provider_delta(
             EXPECTED_QUEUE

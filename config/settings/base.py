@@ -844,6 +844,12 @@ ANIMATIONS_DISPATCH_BATCH = env.int("ANIMATIONS_DISPATCH_BATCH", default=50)
 ANIMATIONS_DISPATCH_INTERVAL = env.float("ANIMATIONS_DISPATCH_INTERVAL", default=1.0)
 # Retryable submit failures (429, 5xx, timeouts) tolerated before a task fails.
 ANIMATIONS_SUBMIT_MAX_TRIES = env.int("ANIMATIONS_SUBMIT_MAX_TRIES", default=20)
+# A create call that could not reach the provider at all (refused, no route) sent
+# nothing and spends no try; a task waits, queued, for this many provider seconds
+# of such failures in a row before it fails (credits released).
+ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS = env.float(
+    "ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS", default=3600.0
+)
 CELERY_BEAT_SCHEDULE["animations-dispatch"] = {
     "task": "animations.tasks.dispatch",
     "schedule": ANIMATIONS_DISPATCH_INTERVAL,
