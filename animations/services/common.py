@@ -5,12 +5,14 @@ on the task."""
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from django.conf import settings
+from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
 from animations.dashscope import DashScopeClient, ProviderError
@@ -67,6 +69,65 @@ def error_body(error: ProviderError) -> dict[str, Any]:
 def lease() -> tuple[str, datetime]:
     """A fresh lease token and its expiry: the worker holding it owns the task's next step."""
     return uuid.uuid4().hex, timezone.now() + timedelta(seconds=settings.ANIMATIONS_LEASE_SECONDS)
+
+
+class Heartbeat:
+    """Renews a task's lease while its owner is busy with slow I/O (a provider
+    call, a result copy), so leases can be short: a worker that dies, or freezes,
+    stops renewing and its task (and with it the key's one create slot) is taken
+    over ``ANIMATIONS_LEASE_SECONDS`` later, not after the longest call could last.
+
+    A thread of its own, on a database connection of its own, renews every third
+    of the lease with a conditional ``UPDATE ... WHERE lease_owner = token``; once
+    that finds no row, the lease is someone else's (``lost``) and it stops. Nothing
+    here sleeps the worker: the thread waits on an event the owner sets when done.
+    A claim made inside a transaction (never in the dispatcher; tests that hold
+    one) is invisible to other connections, so nothing is renewed for it."""
+
+    def __init__(self, task_pk: Any, token: str) -> None:
+        self.task_pk = task_pk
+        self.token = token
+        self.lost = False
+        self.renewals = 0
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(
+                target=self._run, name=f"lease-heartbeat-{self.task_pk}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=settings.ANIMATIONS_LEASE_SECONDS / 3)
+
+    def _run(self) -> None:
+        interval = settings.ANIMATIONS_LEASE_SECONDS / 3
+        try:
+            while not self._done.wait(interval):
+                try:
+                    renewed = AnimationTask.objects.filter(
+                        pk=self.task_pk, lease_owner=self.token
+                    ).update(
+                        lease_until=timezone.now()
+                        + timedelta(seconds=settings.ANIMATIONS_LEASE_SECONDS)
+                    )
+                except DatabaseError as exc:  # try again at the next beat
+                    logger.warning(
+                        "animation_lease_renewal_failed", task_id=str(self.task_pk), error=str(exc)
+                    )
+                    continue
+                if not renewed:
+                    self.lost = True
+                    logger.warning("animation_lease_lost", task_id=str(self.task_pk))
+                    return
+                self.renewals += 1
+        finally:
+            connections.close_all()
 
 
 def locked(task: AnimationTask) -> AnimationTask:

@@ -28,6 +28,7 @@ from animations.models import (
 )
 from animations.services.common import (
     ERROR_BACKOFF,
+    Heartbeat,
     client_for,
     error_body,
     keep_raw,
@@ -85,7 +86,12 @@ def poll_task(task: AnimationTask, token: str) -> bool:
     provider is still asked first: a job it finished late is settled by its
     answer; one it has not finished (or cannot tell us about) fails. False when
     no query token was free: the task is rescheduled for when one may be, and
-    nothing waits."""
+    nothing waits. The lease is renewed throughout (the query, the result's copy)."""
+    with Heartbeat(task.pk, token):
+        return _poll(task, token)
+
+
+def _poll(task: AnimationTask, token: str) -> bool:
     now = timezone.now()
     if task.provider_status == "SUCCEEDED" and task.provider_result_url:
         finish_success(task, token)

@@ -60,11 +60,13 @@ def slot_usage() -> dict[str, dict[str, int]]:
 
 
 def stuck_tasks(*, older_than: timedelta) -> list[AnimationTask]:
-    """Unfinished tasks that have not moved for ``older_than``, or whose lease expired."""
+    """Unfinished tasks past their lease (a worker claimed them and stopped
+    renewing it, or a settled step waits for a dispatcher that is not running),
+    however recently, and those that have not moved for ``older_than``."""
     now = timezone.now()
     return list(
         AnimationTask.objects.filter(status__in=IN_FLIGHT)
-        .filter(Q(updated_at__lt=now - older_than) | Q(lease_until__lt=now - older_than))
+        .filter(Q(updated_at__lt=now - older_than) | Q(lease_until__lt=now))
         .order_by("updated_at")[:500]
     )
 

@@ -21,6 +21,7 @@ from animations.models import (
 )
 from animations.services.common import (
     ERROR_BACKOFF,
+    Heartbeat,
     client_for,
     error_body,
     keep_raw,
@@ -30,6 +31,7 @@ from animations.services.common import (
 )
 from animations.services.estimate import EXPECTED_QUEUE, expected_run, tail_band
 from animations.services.lifecycle import fail_task
+from config import outage
 from storage import services as storage
 
 logger = structlog.get_logger(__name__)
@@ -135,14 +137,17 @@ def submit_claimed(task: AnimationTask, token: str) -> bool:
     client = client_for(task.region)
     assert task.image is not None and task.video is not None
     try:
-        submission = client.submit(
-            model=task.model,
-            image_url=storage.provider_url(task.image),
-            video_url=storage.provider_url(task.video),
-            mode=task.mode,
-            watermark=task.watermark,
-            token_taken=True,  # by claim_next_queued
-        )
+        # The lease is renewed while the call is in the air, so a short lease is
+        # safe for a slow answer and a dead worker's slot is free soon after.
+        with Heartbeat(task.pk, token):
+            submission = client.submit(
+                model=task.model,
+                image_url=storage.provider_url(task.image),
+                video_url=storage.provider_url(task.video),
+                mode=task.mode,
+                watermark=task.watermark,
+                token_taken=True,  # by claim_next_queued
+            )
     except ProviderError as error:
         if error.unknown_outcome:
             _mark_unknown(task, token, error)
@@ -153,9 +158,27 @@ def submit_claimed(task: AnimationTask, token: str) -> bool:
         else:
             fail_task(task, code=error.code, message=error.message, raw=error_body(error))
         return False
-    return _record_submitted(
+    recorded = _record_submitted(
         task, token, submission.task_id, raw=submission.raw, key_id=client.key_id
     )
+    if not recorded:
+        _drop_orphan(task, submission.task_id)
+    return recorded
+
+
+def _drop_orphan(task: AnimationTask, provider_task_id: str) -> None:
+    """The provider took a create call whose task is no longer ours to record (its
+    lease was taken over while this worker hung, or it was canceled meanwhile). If
+    no task adopted the job, it is nobody's: ask the provider to drop it (it can
+    while the job is PENDING), so no stray job runs on the key."""
+    if AnimationTask.objects.filter(provider_task_id=provider_task_id).exists():
+        return
+    from animations import tasks
+
+    logger.warning(
+        "animation_submit_orphaned", task_id=str(task.pk), provider_task_id=provider_task_id
+    )
+    outage.enqueue(tasks.cancel_at_provider, task.region, provider_task_id, use="orphan_cancel")
 
 
 def _requeue(task: AnimationTask, token: str, *, reason: ProviderError | None) -> None:
@@ -292,11 +315,12 @@ def reconcile_submits(*, limit: int = 20) -> int:
         client = client_for(task.region)
         sent = task.submit_sent_at or task.updated_at
         try:
-            rows = client.list_tasks(
-                start=sent - timedelta(seconds=2),
-                end=timezone.now() + timedelta(seconds=2),
-                model=task.model,
-            )
+            with Heartbeat(pk, token):
+                rows = client.list_tasks(
+                    start=sent - timedelta(seconds=2),
+                    end=timezone.now() + timedelta(seconds=2),
+                    model=task.model,
+                )
         except (ProviderError, RateLimited):
             AnimationTask.objects.filter(pk=pk, lease_owner=token).update(
                 lease_owner="", lease_until=timezone.now() + provider_delta(ERROR_BACKOFF)

@@ -69,6 +69,33 @@ def test_recover_stuck_lists_then_recovers_a_task_with_a_dead_lease(provider, se
 
 
 @pytest.mark.django_db(transaction=True)
+def test_recover_stuck_by_default_lists_every_task_past_its_lease(provider, settings) -> None:
+    # Given two tasks at the provider, touched a moment ago: one whose worker
+    # stopped renewing its lease 5 s ago, one whose worker still holds it
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    users = [funded_user(1000), funded_user(1000)]
+    dead, alive = (create(user).json()["id"] for user in users)
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 2
+    for _ in range(2):
+        claimed = services.claim_next_queued("global")
+        assert claimed is not None and services.submit_claimed(*claimed)
+    now = timezone.now()
+    AnimationTask.objects.filter(pk=dead).update(
+        lease_owner="dead", lease_until=now - timedelta(seconds=5)
+    )
+    AnimationTask.objects.filter(pk=alive).update(
+        lease_owner="alive", lease_until=now + timedelta(seconds=30)
+    )
+    # When the command runs with its defaults
+    out = io.StringIO()
+    call_command("recover_stuck_tasks", stdout=out)
+    # Then the dead lease is listed (30 minutes had to pass before), the live one not
+    assert f"{dead} submitted" in out.getvalue()
+    assert str(alive) not in out.getvalue()
+    assert "1 stuck task(s) found" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_repoll_task_polls_now(provider) -> None:
     user = funded_user(1000)
     task_id = create(user).json()["id"]

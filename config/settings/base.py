@@ -835,8 +835,11 @@ ANIMATIONS_CREDITS_PER_SECOND = env.json(
         "wan2.2-animate-mix": {"wan-std": 6, "wan-pro": 9},
     },
 )
-# How long a worker owns a claimed task before another may take it over.
-ANIMATIONS_LEASE_SECONDS = env.int("ANIMATIONS_LEASE_SECONDS", default=120)
+# How long a worker owns a claimed task before another may take it over. A live
+# worker renews it every third of that while it waits on the provider or copies a
+# result (animations.services.common.Heartbeat), so a dead worker's task, and the
+# key's one create slot, are taken over this many seconds after it died.
+ANIMATIONS_LEASE_SECONDS = env.int("ANIMATIONS_LEASE_SECONDS", default=10)
 # Tasks polled per dispatcher run, and the beat interval of the dispatcher: a
 # finished job waits up to one interval for its poll, so it is kept short (a run
 # with nothing due is two indexed queries).

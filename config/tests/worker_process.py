@@ -7,7 +7,9 @@ settings the test changed reach it as environment variables (``env``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -90,6 +92,18 @@ class WorkerProcess:
         response = httpx.get(self.metrics_url, timeout=5)
         assert response.status_code == 200, response.text
         return response.text
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a crash or an OOM
+        kill would: no task is finished, nothing is given back."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        pool = [int(child) for child in children.read_text().split()] if children.exists() else []
+        for child in [pid, *pool]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -12,14 +12,19 @@ from animations import services
 
 class Command(BaseCommand):
     help = (
-        "Unfinished tasks (submitting, submitted, running) untouched for --minutes, or whose "
-        "lease expired that long ago, are stuck. Lists them; --recover makes them due now so "
-        "the dispatcher reconciles, polls and finishes them with its usual idempotent steps. "
-        "Safe to run twice and from cron."
+        "Unfinished tasks (submitting, submitted, running) past their lease (however "
+        "recently: a live worker renews it) or untouched for --minutes are stuck. Lists them; "
+        "--recover makes them due now so the dispatcher reconciles, polls and finishes them "
+        "with its usual idempotent steps. Safe to run twice and from cron."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--minutes", type=float, default=30.0)
+        parser.add_argument(
+            "--minutes",
+            type=float,
+            default=30.0,
+            help="Also list tasks untouched this long (default 30), leases aside.",
+        )
         parser.add_argument("--recover", action="store_true", help="Make them due now.")
         parser.add_argument(
             "--dispatch", action="store_true", help="Run one dispatcher beat after."
