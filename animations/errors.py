@@ -41,3 +41,12 @@ class TaskNotRefundable(DomainError):
     code = "task_not_refundable"
     status_code = 409
     default_detail = _("Only a succeeded task's charge can be refunded.")
+
+
+class IdempotencyKeyInUse(DomainError):
+    code = "idempotency_key_in_use"
+    status_code = 409
+    default_detail = _(
+        "A request with this Idempotency-Key is still being served; repeat it shortly "
+        "to get its task."
+    )

@@ -231,6 +231,32 @@ class TaskRetry(models.Model):
         return f"retry {self.attempt} of {self.task_id}"
 
 
+class CreateClaim(models.Model):
+    """The ``Idempotency-Key`` of a create request that imports a URL, while that
+    request is being served.
+
+    It is committed before anything is imported, so a repeat of the key sent in
+    parallel finds it, imports nothing and answers 409 ``idempotency_key_in_use``;
+    once the task exists its own unique key answers repeats, and the claim is
+    deleted (also when the request fails: the key may be used again). A claim
+    whose request died is taken over after ``services.create.CLAIM_STALE``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    idempotency_key = models.CharField(max_length=255)
+    token = models.CharField(max_length=32, help_text="Which request holds the claim.")
+    claimed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], name="animation_create_claim_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"claim of {self.idempotency_key!r} by {self.user_id}"
+
+
 class ProviderAccount(models.Model):
     """One row per region's DashScope key: locked while a provider slot is taken,
     so that all workers together keep to ``DASHSCOPE_MAX_IN_FLIGHT``."""

@@ -64,27 +64,17 @@ class _AnimateView(APIView):
         serializer = AnimateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = idempotency_key(request)
-        # A repeat is answered before any URL is imported again.
-        existing = services.task_for_key(request.user, key)
-        if existing is not None:
-            return Response(TaskSerializer(existing).data, status=status.HTTP_202_ACCEPTED)
-        inputs = services.resolve_inputs(
+        # A repeat is answered before any URL is imported again (the key is claimed first).
+        task = services.start_task(
             request.user,
             type=self.task_type,
             mode=data["mode"],
+            watermark=data["watermark"],
+            idempotency_key=idempotency_key(request),
             image_id=data.get("image_id"),
             image_url=data.get("image_url"),
             video_id=data.get("video_id"),
             video_url=data.get("video_url"),
-        )
-        task, _created = services.create_task(
-            request.user,
-            type=self.task_type,
-            mode=data["mode"],
-            inputs=inputs,
-            watermark=data["watermark"],
-            idempotency_key=key,
         )
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
@@ -102,6 +92,7 @@ _CREATE_SCHEMA = {
             *MEDIA_ERRORS,
             INSUFFICIENT,
             animation_errors.InputNotFound,
+            animation_errors.IdempotencyKeyInUse(retry_after=1),
             storage_errors.StorageUnavailable,
         ),
     },

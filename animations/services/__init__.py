@@ -15,7 +15,7 @@ the task and run, so a step repeated after a crash changes nothing:
 Slow I/O (provider calls, downloads, imports) happens outside transactions:
 state is claimed before (a lease) and recorded after.
 
-- ``create``: inputs, price and reservation of a new task; a user's tasks.
+- ``create``: the key's claim, inputs, price and reservation of a new task; a user's tasks.
 - ``submission``: provider slots per key, the create call, reconciling a lost answer.
 - ``estimate``: when a job should finish, and so when to poll it.
 - ``lifecycle``: poll, finish (mirror and capture), fail, cancel, retry, erasure.
@@ -33,6 +33,7 @@ from animations.services.create import (
     modes,
     quote,
     resolve_inputs,
+    start_task,
     task_for,
     task_for_key,
     user_tasks,
@@ -102,6 +103,7 @@ __all__ = [
     "resolve_inputs",
     "retry_task",
     "slot_usage",
+    "start_task",
     "stuck_tasks",
     "submit_claimed",
     "task_for",

@@ -1,10 +1,13 @@
-"""Creating a task (inputs, price, reservation, idempotency key) and finding a
+"""Creating a task (the key's claim, inputs, price, reservation) and finding a
 user's tasks."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -14,8 +17,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from animations.errors import InputNotFound, InvalidInput, TaskNotFound
-from animations.models import MODELS, AnimationTask, Mode, Status, TaskType
+from animations.errors import IdempotencyKeyInUse, InputNotFound, InvalidInput, TaskNotFound
+from animations.models import MODELS, AnimationTask, CreateClaim, Mode, Status, TaskType
 from animations.services.common import kick, price
 from billing import services as billing
 from storage import media
@@ -154,6 +157,90 @@ def task_for_key(user: User, idempotency_key: str | None) -> AnimationTask | Non
     if not idempotency_key:
         return None
     return AnimationTask.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
+def start_task(
+    user: User,
+    *,
+    type: str,
+    mode: str,
+    watermark: bool = False,
+    idempotency_key: str | None = None,
+    image_id: Any = None,
+    image_url: str | None = None,
+    video_id: Any = None,
+    video_url: str | None = None,
+) -> AnimationTask:
+    """A create request from start to end: a repeat of an ``idempotency_key`` that
+    made a task gets that task, and nothing is imported or reserved again.
+
+    A request that imports a URL first claims its key (a committed row) before it
+    downloads anything, so a repeat sent while it is still being served imports
+    nothing either and is told so (``IdempotencyKeyInUse``, 409, retry in a
+    second); the claim is dropped however the request ends. One with only its own
+    files needs no claim: the task and its reservation are one transaction, and
+    the task's unique key makes simultaneous repeats return the one task."""
+    existing = task_for_key(user, idempotency_key)
+    if existing is not None:
+        return existing
+    imports = bool(image_url or video_url)
+    with _claimed(user, idempotency_key if imports else None) as repeat:
+        if repeat is not None:
+            return repeat
+        inputs = resolve_inputs(
+            user,
+            type=type,
+            mode=mode,
+            image_id=image_id,
+            image_url=image_url,
+            video_id=video_id,
+            video_url=video_url,
+        )
+        task, _created = create_task(
+            user,
+            type=type,
+            mode=mode,
+            inputs=inputs,
+            watermark=watermark,
+            idempotency_key=idempotency_key,
+        )
+    return task
+
+
+# Seconds after which a claim's request is taken for dead: longer than a request
+# may take (two URL imports of at most STORAGE_IMPORT_TIMEOUT each, and margin).
+def claim_stale() -> timedelta:
+    return timedelta(seconds=2 * settings.STORAGE_IMPORT_TIMEOUT + 30)
+
+
+@contextmanager
+def _claimed(user: User, key: str | None) -> Iterator[AnimationTask | None]:
+    """Hold the key's ``CreateClaim`` for the block; yields the task a finished
+    earlier request made instead, if the claim found one."""
+    if not key:
+        yield None
+        return
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            CreateClaim.objects.create(user=user, idempotency_key=key, token=token, claimed_at=now)
+    except IntegrityError:
+        # Another request holds the key, or has just made its task.
+        existing = task_for_key(user, key)
+        if existing is not None:
+            yield existing
+            return
+        taken = CreateClaim.objects.filter(
+            user=user, idempotency_key=key, claimed_at__lt=now - claim_stale()
+        ).update(token=token, claimed_at=now)
+        if not taken:
+            raise IdempotencyKeyInUse(retry_after=1) from None
+        logger.warning("animation_create_claim_taken_over", user_id=user.pk)
+    try:
+        yield None
+    finally:
+        CreateClaim.objects.filter(user=user, idempotency_key=key, token=token).delete()
 
 
 def create_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -13,6 +14,9 @@ class MediaHost:
         self.files: dict[str, tuple[bytes, str]] = {}
         # Every path asked for, in order: what was downloaded (or tried).
         self.hits: list[str] = []
+        # A held path answers only once its gate is set; ``asked`` is set at the request.
+        self.gates: dict[str, threading.Event] = {}
+        self.asked: dict[str, threading.Event] = {}
         host = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -22,8 +26,12 @@ class MediaHost:
                 return
 
             def do_GET(self) -> None:
-                host.hits.append(self.path.split("?")[0])
-                entry = host.files.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                host.hits.append(path)
+                if path in host.gates:
+                    host.asked[path].set()
+                    host.gates[path].wait(timeout=30)
+                entry = host.files.get(path)
                 status, (data, ctype) = (200, entry) if entry else (404, (b"missing", "text/plain"))
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -37,5 +45,14 @@ class MediaHost:
         self.files[f"/{name}"] = (data, content_type)
         return f"{self._server.base_url}/{name}"
 
+    def hold(self, name: str) -> threading.Event:
+        """Hold the answers for ``name`` until the returned gate is set;
+        ``self.asked[f"/{name}"]`` tells when the first request arrived."""
+        self.asked[f"/{name}"] = threading.Event()
+        self.gates[f"/{name}"] = gate = threading.Event()
+        return gate
+
     def close(self) -> None:
+        for gate in self.gates.values():
+            gate.set()
         self._server.stop()
