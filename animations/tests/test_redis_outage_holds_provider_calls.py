@@ -72,3 +72,21 @@ def test_a_cancel_while_the_limiter_is_down_is_503_and_changes_nothing(
     drive(lambda: client_for(user).delete(f"/api/tasks/{task_id}").status_code == 200)
     assert account(user) == (1000, 0)
     assert check_ledger() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_repeated_key_makes_one_task_while_redis_is_down(
+    provider, own_redis_limiter, settings
+) -> None:
+    # Idempotency lives in the database (unique keys, claims), not in Redis: an
+    # outage of Redis cannot let a repeat through to a second charge.
+    settings.DASHSCOPE_MAX_IN_FLIGHT = 0
+    user = funded_user(1000)
+    with own_redis_limiter.down():
+        first = create(user, key="same-job")
+        again = create(user, key="same-job")
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert first.json()["id"] == again.json()["id"]
+    assert AnimationTask.objects.filter(user=user).count() == 1
+    assert account(user) == (1000, 12)
+    assert check_ledger() == []
