@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -182,7 +183,7 @@ class MariaDBServer(OwnServer):
             [
                 install,
                 "--no-defaults",
-                "--user=root" if os.geteuid() == 0 else f"--user={os.getlogin()}",
+                f"--user={pwd.getpwuid(os.geteuid()).pw_name}",
                 f"--datadir={data}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
