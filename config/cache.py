@@ -34,6 +34,8 @@ def _use(args: tuple[Any, ...]) -> str:
         return "throttle"
     if key.startswith("allauth:rl:"):
         return "rate_limit"
+    if key.startswith("dbpin:"):
+        return "db_pin"
     return "cache"
 
 

@@ -20,22 +20,22 @@ from animations.tests.helpers import account, create, drive, final, funded_user
 from billing.services import check_ledger
 from config.tests.worker_process import worker_process  # noqa: F401
 
-LEASE = 2
+LEASE = 3
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_live_worker_keeps_its_slot_through_a_create_call_longer_than_its_lease(
     provider, settings
 ) -> None:
-    # Given a queued task, a 2 s lease, and a provider that answers the create
-    # call after 5 s (two and a half leases)
+    # Given a queued task, a 3 s lease, and a provider that answers the create
+    # call after 7 s (more than two leases)
     settings.ANIMATIONS_LEASE_SECONDS = LEASE
     settings.DASHSCOPE_READ_TIMEOUT = 30.0
     settings.DASHSCOPE_MAX_IN_FLIGHT = 0
     user = funded_user(1000)
     task_id = create(user).json()["id"]
     settings.DASHSCOPE_MAX_IN_FLIGHT = 1
-    provider.script({"submit": "slow", "delay": 5.0})
+    provider.script({"submit": "slow", "delay": 7.0})
     claimed = services.claim_next_queued("global")
     assert claimed is not None
     sent: list[bool] = []
@@ -77,7 +77,7 @@ def test_a_worker_killed_mid_call_blocks_the_key_for_about_one_lease(
     worker_process,  # noqa: F811
     settings,
 ) -> None:
-    # Given a real worker process with 2 s leases, on a provider that takes the
+    # Given a real worker process with 3 s leases, on a provider that takes the
     # create call and then never answers it
     settings.ANIMATIONS_LEASE_SECONDS = LEASE
     worker_process.env.update(
