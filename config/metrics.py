@@ -17,25 +17,76 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
+from collections.abc import Iterable
 
 import prometheus_client
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from config.errors import json_404
 
-_database_collectors: list[Collector] = []
+# Seconds the database gauges may take at a scrape, all together. A hung database
+# would otherwise hold the scrape for the connection's read timeout, past
+# Prometheus's own scrape timeout, and the web would look down when only the
+# database is.
+COLLECT_TIMEOUT = 2.0
+
+
+class DatabaseCollectors(Collector):
+    """The collectors that read the database at scrape time, run together on a
+    thread of their own with one deadline: past it the scrape goes on without their
+    gauges (as in any database outage). While one run still waits on the database
+    the next scrape does not start another. Inside a transaction (never a scrape;
+    tests) they run inline: that transaction may hold rows no other connection sees."""
+
+    def __init__(self) -> None:
+        self.collectors: list[Collector] = []
+        self._busy = threading.Lock()
+
+    def describe(self) -> Iterable[Metric]:
+        for collector in self.collectors:
+            describe = getattr(collector, "describe", None)
+            yield from describe() if describe is not None else []
+
+    def _collect_all(self) -> list[Metric]:
+        return [metric for collector in self.collectors for metric in collector.collect()]
+
+    def collect(self) -> Iterable[Metric]:
+        if connection.in_atomic_block:
+            return self._collect_all()
+        if not self._busy.acquire(blocking=False):
+            return []
+        result: list[Metric] = []
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                result.extend(self._collect_all())
+            finally:
+                connection.close()  # this thread's own connection
+                self._busy.release()
+                finished.set()
+
+        threading.Thread(target=run, name="metrics-database", daemon=True).start()
+        return result if finished.wait(COLLECT_TIMEOUT) else []
+
+
+_database = DatabaseCollectors()
+REGISTRY.register(_database)
 
 
 def register_database_collector(collector: Collector) -> None:
-    """Export ``collector`` (one that reads the database at scrape time) at /metrics."""
-    if any(type(c) is type(collector) for c in _database_collectors):
+    """Export ``collector`` (one that reads the database at scrape time) at /metrics,
+    bounded in time with the others (``DatabaseCollectors``)."""
+    if any(type(c) is type(collector) for c in _database.collectors):
         return
-    _database_collectors.append(collector)
-    REGISTRY.register(collector)
+    _database.collectors.append(collector)
 
 
 def multiprocess_enabled() -> bool:
@@ -57,8 +108,7 @@ def web_registry() -> CollectorRegistry:
     if not multiprocess_enabled():
         return REGISTRY  # the database collectors are registered there
     registry = process_registry()
-    for collector in _database_collectors:
-        registry.register(collector)
+    registry.register(_database)
     return registry
 
 
