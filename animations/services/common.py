@@ -79,7 +79,8 @@ class Heartbeat:
 
     A thread of its own, on a database connection of its own, renews every third
     of the lease with a conditional ``UPDATE ... WHERE lease_owner = token``; once
-    that finds no row, the lease is someone else's (``lost``) and it stops. Nothing
+    that finds no row (the owner's last step released it, or another worker took
+    it over after this one stalled), it stops. Nothing
     here sleeps the worker: the thread waits on an event the owner sets when done.
     A claim made inside a transaction (never in the dispatcher; tests that hold
     one) is invisible to other connections, so nothing is renewed for it."""
@@ -87,8 +88,6 @@ class Heartbeat:
     def __init__(self, task_pk: Any, token: str) -> None:
         self.task_pk = task_pk
         self.token = token
-        self.lost = False
-        self.renewals = 0
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,10 +121,9 @@ class Heartbeat:
                     )
                     continue
                 if not renewed:
-                    self.lost = True
-                    logger.warning("animation_lease_lost", task_id=str(self.task_pk))
+                    if not self._done.is_set():
+                        logger.info("animation_lease_not_renewed", task_id=str(self.task_pk))
                     return
-                self.renewals += 1
         finally:
             connections.close_all()
 
