@@ -27,8 +27,8 @@ PASSWORD = "correct-horse-battery-staple"
 LOCKED = "Too many failed sign-in attempts"
 
 
-def totp_code(secret: str) -> str:
-    return format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+def totp_code(secret: str, periods_ago: int = 0) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // 30 - periods_ago))
 
 
 def sign_in(client: Client, email: str, password: str = PASSWORD, **extra: str):
@@ -157,6 +157,23 @@ def test_staff_with_an_authenticator_need_its_code_after_the_password(client, st
     right = client.post("/staff/2fa/authenticate/", {"code": totp_code(secret)})
     assert right.status_code == 302 and right["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_last_periods_code_is_accepted_once_and_an_older_one_never(staff) -> None:
+    # Typed as its 30 s ended, or on a phone a little behind: one step of drift
+    secret = with_totp(staff)
+    stale, late, again = Client(), Client(), Client()
+
+    sign_in(stale, staff.email)
+    too_old = stale.post("/staff/2fa/authenticate/", {"code": totp_code(secret, periods_ago=2)})
+    sign_in(late, staff.email)
+    accepted = late.post("/staff/2fa/authenticate/", {"code": totp_code(secret, periods_ago=1)})
+    sign_in(again, staff.email)
+    replayed = again.post("/staff/2fa/authenticate/", {"code": totp_code(secret, periods_ago=1)})
+
+    assert too_old.status_code == 200 and stale.get("/admin/").status_code == 302
+    assert accepted.status_code == 302 and late.get("/admin/").status_code == 200
+    assert replayed.status_code == 200 and again.get("/admin/").status_code == 302
 
 
 def test_a_recovery_code_stands_in_for_the_phone_once(staff, settings) -> None:

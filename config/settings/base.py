@@ -586,6 +586,10 @@ LOGIN_URL = "account_login"
 ADMIN_REQUIRE_MFA = env.bool("ADMIN_REQUIRE_MFA", default=False)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Animate")
+# A code from the period just before or after is accepted too (RFC 6238's one step
+# of drift): typed as a period ends, or on a phone whose clock is a little off.
+# A spent code is still refused.
+MFA_TOTP_TOLERANCE = 1
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False  # WeChat gives no email
 SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
