@@ -383,7 +383,29 @@ class Simulator:
         if request.method == "POST" and path == "/__sim__/wait":
             done = self.wait_for_deliveries(float(request.json().get("timeout", 10)))
             return Response.json(200, {"idle": done})
-        return None
+        parts = path.strip("/").split("/")[1:]
+        if request.method == "GET" and parts == ["state"]:
+            with self.lock:
+                return Response.json(200, {**self.state(), "deliveries": self.delivery_log()})
+        if request.method != "POST" or len(parts) != 3:
+            return None
+        # POST /__sim__/{collection}/{id}/{verb}
+        action = self.actions(request).get((parts[0], parts[2]))
+        if action is None:
+            return None
+        try:
+            return Response.json(200, action(parts[1]))
+        except (SimulatorError, KeyError) as exc:
+            return Response.json(409, {"error": str(exc)})
+
+    def state(self) -> dict[str, Any]:
+        """What ``GET /__sim__/state`` shows besides the deliveries (under the lock)."""
+        return {}
+
+    def actions(self, request: Request) -> dict[tuple[str, str], Callable[[str], Any]]:
+        """``POST /__sim__/{collection}/{id}/{verb}``: ``(collection, verb)`` → the
+        action, called with the id; a ``SimulatorError`` or ``KeyError`` answers 409."""
+        return {}
 
     def knob_values(self) -> dict[str, Any]:
         with self.lock:

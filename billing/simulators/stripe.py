@@ -30,6 +30,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -341,29 +342,18 @@ class StripeSimulator(Simulator):
         return {"email": self.knobs.customer_email, "name": "Simulated Customer"}
 
     # -- the HTTP surface ------------------------------------------------------------
-    def control(self, request: Request) -> Response | None:
-        """Besides the shared ones: ``GET /__sim__/state``; ``POST
-        /__sim__/sessions/{id}/pay|decline|expire``; ``POST
-        /__sim__/refunds/{id}/settle`` with ``{"status": "succeeded"|"failed"}``."""
-        shared = super().control(request)
-        if shared is not None:
-            return shared
-        parts = request.path.strip("/").split("/")[1:]
-        if request.method == "GET" and parts == ["state"]:
-            with self.lock:
-                return Response.json(
-                    200,
-                    {
-                        "sessions": list(self.sessions.values()),
-                        "payment_intents": list(self.payment_intents.values()),
-                        "refunds": self.refunds,
-                        "events": self.events,
-                        "deliveries": self.delivery_log(),
-                    },
-                )
-        if request.method != "POST" or len(parts) != 3:
-            return None
-        actions = {
+    def state(self) -> dict[str, Any]:
+        return {
+            "sessions": list(self.sessions.values()),
+            "payment_intents": list(self.payment_intents.values()),
+            "refunds": self.refunds,
+            "events": self.events,
+        }
+
+    def actions(self, request: Request) -> dict[tuple[str, str], Callable[[str], Any]]:
+        """``/__sim__/sessions/{id}/pay|decline|expire``; ``/__sim__/refunds/{id}/settle``
+        with ``{"status": "succeeded"|"failed"}``."""
+        return {
             ("sessions", "pay"): self.pay,
             ("sessions", "decline"): self.decline,
             ("sessions", "expire"): self.expire,
@@ -371,13 +361,6 @@ class StripeSimulator(Simulator):
                 ident, str(request.json().get("status", "succeeded"))
             ),
         }
-        action = actions.get((parts[0], parts[2]))
-        if action is None:
-            return None
-        try:
-            return Response.json(200, action(parts[1]))
-        except (SimulatorError, KeyError) as exc:
-            return Response.json(409, {"error": str(exc)})
 
     def route(self, request: Request) -> Response:
         if request.path.startswith("/c/pay/"):

@@ -34,6 +34,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -312,41 +313,23 @@ class WechatPaySimulator(Simulator):
             return self._api(request)
         return self._page(request)
 
-    def control(self, request: Request) -> Response | None:
-        """Besides the shared ones: ``GET /__sim__/state``; ``POST
-        /__sim__/transactions/{out_trade_no}/pay|decline``; ``POST
-        /__sim__/refunds/{out_refund_no}/settle`` with ``{"status": "SUCCESS"|...}``."""
-        shared = super().control(request)
-        if shared is not None:
-            return shared
-        parts = request.path.strip("/").split("/")[1:]
-        if request.method == "GET" and parts == ["state"]:
-            with self.lock:
-                return Response.json(
-                    200,
-                    {
-                        "transactions": list(self.transactions.values()),
-                        "refunds": self.refunds,
-                        "notifications": self.notifications,
-                        "deliveries": self.delivery_log(),
-                    },
-                )
-        if request.method != "POST" or len(parts) != 3:
-            return None
-        actions = {
+    def state(self) -> dict[str, Any]:
+        return {
+            "transactions": list(self.transactions.values()),
+            "refunds": self.refunds,
+            "notifications": self.notifications,
+        }
+
+    def actions(self, request: Request) -> dict[tuple[str, str], Callable[[str], Any]]:
+        """``/__sim__/transactions/{out_trade_no}/pay|decline``;
+        ``/__sim__/refunds/{out_refund_no}/settle`` with ``{"status": "SUCCESS"|...}``."""
+        return {
             ("transactions", "pay"): self.pay,
             ("transactions", "decline"): self.decline,
             ("refunds", "settle"): lambda ident: self.settle_refund(
                 ident, str(request.json().get("status", "SUCCESS"))
             ),
         }
-        action = actions.get((parts[0], parts[2]))
-        if action is None:
-            return None
-        try:
-            return Response.json(200, action(parts[1]))
-        except SimulatorError as exc:
-            return Response.json(409, {"error": str(exc)})
 
     def _api(self, request: Request) -> Response:
         if self.knobs.delay:
