@@ -5,7 +5,10 @@ worker polling the folder can move and read the file while it is still empty
 and die on the JSON decode (kombu#1551): ``make run`` stopped after some
 minutes. Here each message is written under a name no queue matches and
 renamed into place (``os.replace``, atomic on one filesystem), so a reader only
-ever sees whole messages.
+ever sees whole messages. An exchange's table of bindings has the same race when
+the first binding creates its file (a publisher reads it empty): that file is
+written aside too and linked into place only if it is still absent; a later
+binding updates it under kombu's lock, as before.
 """
 
 from __future__ import annotations
@@ -32,6 +35,25 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as exc:
             raise filesystem.ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
+        file = self._exchange_file(exchange)
+        self.control_folder.mkdir(exist_ok=True)
+        if not file.exists():
+            binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
+            partial = file.with_name(f".{file.name}.{uuid.uuid4()}.part")
+            try:
+                partial.write_bytes(str_to_bytes(dumps([binding])))
+                try:
+                    os.link(partial, file)  # atomic, and only if no one created it meanwhile
+                    return
+                except FileExistsError:
+                    pass
+                finally:
+                    partial.unlink()
+            except OSError as exc:
+                raise filesystem.ChannelError(f"Cannot open {file}") from exc
+        super()._queue_bind(exchange, routing_key, pattern, queue)
 
 
 class Transport(filesystem.Transport):

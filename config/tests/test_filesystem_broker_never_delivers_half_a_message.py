@@ -12,6 +12,7 @@ from pathlib import Path
 from kombu import Connection
 
 from config.broker import Transport
+from config.tests.concurrency import run_together
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,6 +52,10 @@ def test_messages_written_while_a_consumer_polls_arrive_whole(tmp_path):
             finally:
                 queue.close()
 
+    # kombu remembers declared bindings process-wide: declared here once, before the
+    # reader, so the writer below never publishes ahead of the binding's file.
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("jobs").close()
     reader = threading.Thread(target=consume)
     reader.start()
     with _connection(tmp_path) as conn:
@@ -63,6 +68,30 @@ def test_messages_written_while_a_consumer_polls_arrive_whole(tmp_path):
     assert errors == []
     assert len(received) == sent
     assert all(message == body for message in received)
+
+
+def test_a_new_exchange_is_never_read_half_bound_and_keeps_every_binding(tmp_path):
+    # A publisher reads an exchange's bindings while consumers create its file
+    (tmp_path / "control").mkdir()
+    binders, readers = 4, 4
+
+    with _connection(tmp_path) as conn:
+        channel = conn.default_channel
+        for round_ in range(25):
+            exchange = f"fresh{round_}"
+
+            def bind_or_read(n: int, exchange: str = exchange) -> int:
+                if n < binders:
+                    channel._queue_bind(exchange, f"q{n}", "", f"q{n}")
+                    return -1
+                return len(channel.get_table(exchange))  # raised on an empty file before
+
+            run_together(binders + readers, bind_or_read)
+
+            assert sorted(q.queue for q in channel.get_table(exchange)) == [
+                f"q{n}" for n in range(binders)
+            ]
+    assert list((tmp_path / "control").glob("*.part")) == []
 
 
 def test_the_embedded_default_and_only_it_uses_the_atomic_transport(tmp_path):
