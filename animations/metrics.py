@@ -102,3 +102,12 @@ class TaskGaugesCollector(Collector):
 
 def register() -> None:
     register_database_collector(TaskGaugesCollector())
+
+
+TASK_EVENTS_PUBLISHED = Counter(
+    "animations_task_events_published_total",
+    "Task status changes published to their owner's live streams, by outcome "
+    "(published; duplicate: a newer state of the task was published already; "
+    "failed: the event store could not be reached, the change stands).",
+    ["outcome"],
+)

@@ -265,3 +265,21 @@ class ProviderAccount(models.Model):
 
     def __str__(self) -> str:
         return self.region
+
+
+class TaskEvent(models.Model):
+    """A change of one of the user's tasks, for live updates where there is no
+    Redis (the embedded mode; ``animations.events``): the task JSON as it was
+    published, read by the user's streams in id order. Only the user's last
+    ``TASK_EVENTS_BACKLOG`` are kept."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.TextField(help_text="The task JSON, as GET /api/tasks/{id} answers it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "id"], name="animation_event_user_id")]
+
+    def __str__(self) -> str:
+        return f"event {self.pk} of {self.user_id}"

@@ -148,6 +148,13 @@ class TaskSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(moment) if moment else None
 
 
+def task_json(task: AnimationTask) -> dict[str, Any]:
+    """The contract's task JSON: what GET /api/tasks/{id} answers and what a live
+    update (``animations.events``) carries, so the two never differ. ``task``
+    comes with its files (``select_related("image", "video", "result")``)."""
+    return TaskSerializer(task).data
+
+
 class TaskListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[s for s in Status.values if s != "submitting"], required=False

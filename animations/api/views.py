@@ -17,6 +17,7 @@ from animations.api.serializers import (
     QuoteSerializer,
     TaskListQuerySerializer,
     TaskSerializer,
+    task_json,
 )
 from animations.models import AnimationTask, TaskType
 from billing.errors import InsufficientCredits
@@ -132,7 +133,7 @@ class VideoTaskView(APIView):
         summary="One of your tasks (the same as GET /api/tasks/{task_id}).",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
+        return Response(task_json(services.task_for(request.user, task_id)))
 
 
 class TaskView(APIView):
@@ -142,7 +143,7 @@ class TaskView(APIView):
         summary="One of your tasks: poll it until it is final.",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(TaskSerializer(services.task_for(request.user, task_id)).data)
+        return Response(task_json(services.task_for(request.user, task_id)))
 
     @extend_schema(
         operation_id="tasks_cancel",

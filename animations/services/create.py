@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from animations import events
 from animations.errors import IdempotencyKeyInUse, InputNotFound, InvalidInput, TaskNotFound
 from animations.models import MODELS, AnimationTask, CreateClaim, Mode, Status, TaskType
 from animations.services.common import kick, price
@@ -281,6 +282,7 @@ def create_task(
                 queued_at=timezone.now(),
             )
             billing.reserve(user, cost, ref=task.ref, key=f"{task.ref}:reserve")
+            events.task_changed(task)
             transaction.on_commit(kick)
     except IntegrityError:
         # A concurrent request with the same key won the unique constraint.

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from animations import metrics
+from animations import events, metrics
 from animations.dashscope import ProviderError, TaskState
 from animations.errors import TaskNotCancelable, TaskNotRetryable
 from animations.limiter import LimiterUnavailable, RateLimited
@@ -147,6 +147,7 @@ def record_poll(task: AnimationTask, token: str, state: TaskState) -> None:
         if row.lease_owner != token or row.status not in AT_PROVIDER:
             return
         keep_raw(row, "query", state.raw)
+        was = row.status
         row.polls += 1
         row.provider_status = state.status
         row.provider_submit_time = state.submit_time or row.provider_submit_time
@@ -168,6 +169,8 @@ def record_poll(task: AnimationTask, token: str, state: TaskState) -> None:
             row.next_poll_at = next_poll(row, now)
             row.lease_owner, row.lease_until = "", None
         row.save()
+        if row.status != was:
+            events.task_changed(row)
     if state.status == "SUCCEEDED" and state.video_url:
         finish_success(row, token)
     elif state.status == "SUCCEEDED":
@@ -228,6 +231,7 @@ def finish_success(task: AnimationTask, token: str) -> None:
         row.finished_at = now
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
+        events.task_changed(row)
     metrics.TASKS_FINISHED.labels(status="succeeded", type=row.type).inc()
     metrics.CREDITS_CAPTURED.labels(model=row.model, mode=row.mode).inc(charged)
     if row.submitted_at:
@@ -252,6 +256,7 @@ def fail_task(
         row.finished_at = timezone.now()
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
+        events.task_changed(row)
     metrics.TASKS_FINISHED.labels(status="failed", type=row.type).inc()
     metrics.TASK_FAILURES.labels(code=row.error_code).inc()
     logger.warning("animation_failed", task_id=str(row.id), code=code)
@@ -281,6 +286,7 @@ def _settle_canceled(
         row.finished_at = timezone.now()
         row.lease_owner, row.lease_until, row.next_poll_at = "", None, None
         row.save()
+        events.task_changed(row)
     metrics.TASKS_FINISHED.labels(status="canceled", type=row.type).inc()
     return row
 
@@ -330,6 +336,7 @@ def retry_task(task: AnimationTask, *, idempotency_key: str | None = None) -> An
         row.start_new_run(reserved=cost)
         billing.reserve(row.user, cost, ref=row.ref, key=f"{row.ref}:reserve")
         row.save()
+        events.task_changed(row)
         if idempotency_key:
             TaskRetry.objects.create(
                 task=row, idempotency_key=idempotency_key, attempt=row.attempts

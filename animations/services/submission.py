@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from animations import events
 from animations.dashscope import ProviderError, rate_kind
 from animations.limiter import LimiterUnavailable, RateLimited
 from animations.models import (
@@ -270,6 +271,7 @@ def _record_submitted(
         )
         keep_raw(row, "submit", raw)
         row.save()
+        events.task_changed(row)
     logger.info("animation_submitted", task_id=str(task.id), provider_task_id=provider_task_id)
     return True
 

@@ -857,6 +857,16 @@ ANIMATIONS_SUBMIT_MAX_TRIES = env.int("ANIMATIONS_SUBMIT_MAX_TRIES", default=20)
 ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS = env.float(
     "ANIMATIONS_SUBMIT_UNREACHABLE_SECONDS", default=3600.0
 )
+# Live updates (GET /api/tasks/events, animations.events): a comment line this
+# often keeps proxies from closing an idle stream, and the token is checked again
+# (a revoked one ends the stream); each user's last changes, about this many and
+# for this long after the latest, are kept for a stream that resumes with
+# Last-Event-ID. Without Redis (the embedded mode) the events are database rows,
+# read every TASK_EVENTS_POLL_SECONDS.
+TASK_EVENTS_HEARTBEAT_SECONDS = env.float("TASK_EVENTS_HEARTBEAT_SECONDS", default=15.0)
+TASK_EVENTS_BACKLOG = env.int("TASK_EVENTS_BACKLOG", default=200)
+TASK_EVENTS_BACKLOG_SECONDS = env.int("TASK_EVENTS_BACKLOG_SECONDS", default=86400)
+TASK_EVENTS_POLL_SECONDS = env.float("TASK_EVENTS_POLL_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE["animations-dispatch"] = {
     "task": "animations.tasks.dispatch",
     "schedule": ANIMATIONS_DISPATCH_INTERVAL,
