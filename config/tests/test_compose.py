@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "events", "worker", "beat")
 MYSQL_SERVICES = ("db-primary", "db-replica1", "db-replica2")
 # Variables the deployment sets that Django or prometheus_client read themselves.
 FRAMEWORK_VARIABLES = {"DJANGO_SETTINGS_MODULE", "PROMETHEUS_MULTIPROC_DIR"}
@@ -105,7 +105,7 @@ def test_app_services_run_production_settings_on_the_primary_replicas_and_redis(
         "WORKER_METRICS_ADDRESS": "0.0.0.0",  # noqa: S104  (inside the compose network)
     }
     assert worker_env == web_env
-    for name in ("migrate", "beat"):
+    for name in ("migrate", "beat", "events"):
         assert compose["services"][name]["environment"] == web_env
 
 
@@ -131,6 +131,26 @@ def test_commands_point_at_real_modules(compose):
     assert services["web"]["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
     }
+
+
+def test_the_events_service_serves_the_live_stream_from_the_asgi_app_on_loopback(compose):
+    # An async process (uvicorn), so an open stream holds no gunicorn worker; the
+    # TLS proxy routes the stream's path to it on the host's loopback.
+    events = compose["services"]["events"]
+    command = events["command"]
+    module, _, attribute = command[1].partition(":")
+    asgi = importlib.import_module(module)
+    flags = _flags(command)
+
+    assert command[0] == "uvicorn"
+    assert (module, attribute) == ("config.asgi", "application")
+    assert callable(getattr(asgi, attribute))
+    assert asgi.STREAM_PATHS == {"/api/tasks/events"}
+    assert events["ports"] == [f"127.0.0.1:8001:{flags['port']}"]
+    assert events["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert events["depends_on"]["redis"] == {"condition": "service_healthy"}
+    requirements = (ROOT / "requirements/production.txt").read_text()
+    assert re.search(r"^uvicorn==", requirements, flags=re.MULTILINE)
 
 
 def test_ports_line_up_between_gunicorn_prometheus_and_grafana(compose):
