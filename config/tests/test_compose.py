@@ -145,7 +145,8 @@ def test_the_events_service_serves_the_live_stream_from_the_asgi_app_on_loopback
     assert command[0] == "uvicorn"
     assert (module, attribute) == ("config.asgi", "application")
     assert callable(getattr(asgi, attribute))
-    assert asgi.STREAM_PATHS == {"/api/tasks/events"}
+    streamed = set(asgi.STREAM_PATHS)
+    assert streamed == {"/api/tasks/events"}
     assert events["ports"] == [f"127.0.0.1:8001:{flags['port']}"]
     assert events["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert events["depends_on"]["redis"] == {"condition": "service_healthy"}
