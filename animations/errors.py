@@ -7,6 +7,14 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import DomainError
 
 
+class StreamNotServed(DomainError):
+    """A WSGI server (gunicorn's sync workers) does not hold streams: poll instead."""
+
+    code = "not_found"
+    status_code = 404
+    default_detail = _("Live updates are not served here; poll GET /api/tasks/{task_id}.")
+
+
 class TaskNotFound(DomainError):
     code = "not_found"
     status_code = 404

@@ -45,17 +45,23 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.authentication import JWTAuthentication, check_token_user
 from accounts.models import User
 from animations import events
+from animations.errors import StreamNotServed
 from animations.models import TaskEvent
 from config import outage
 from config.db_router import use_primary
 from config.errors import error_body
+from config.schema import errors
 
 logger = structlog.get_logger(__name__)
 
@@ -320,11 +326,7 @@ async def task_events(request: HttpRequest) -> HttpResponse:
     if request.method != "GET":
         return _error(405, "method_not_allowed", _("Method not allowed."), Allow="GET")
     if not isinstance(request, ASGIRequest):
-        return _error(
-            404,
-            "not_found",
-            _("Live updates are not served here; poll GET /api/tasks/{task_id}."),
-        )
+        return _error(404, StreamNotServed.code, str(StreamNotServed.default_detail))
     try:
         authenticated = await sync_to_async(_authenticate, thread_sensitive=False)(request)
     except exceptions.AuthenticationFailed as exc:
@@ -415,3 +417,42 @@ async def _stream(
     finally:
         source.close()
         logger.debug("task_events_stream_closed", user_id=user_id, sent=sent)
+
+
+class TaskEventsSchema(APIView):
+    """What the schema says of ``task_events`` (an async Django view, which
+    drf-spectacular cannot read by itself); never dispatched to."""
+
+    @extend_schema(
+        operation_id="tasks_events",
+        summary="Your task changes as they happen: a text/event-stream.",
+        description="Server-sent events: a `task` event (`id:` the event's id, `data:` "
+        "the task JSON exactly as GET /api/tasks/{task_id} answers it) each time one of "
+        "your tasks changes status; a comment line every 15 s. Send the last `id:` seen "
+        "as `Last-Event-ID` to resume: the changes missed are sent first, in order, then "
+        "new ones. The stream ends when the access token expires or is revoked; "
+        "reconnect with a fresh token. A server that does not stream answers 404: "
+        "poll GET /api/tasks/{task_id} then.",
+        parameters=[
+            OpenApiParameter(
+                "Last-Event-ID",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The `id:` of the last event received: resume after it.",
+            )
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR, description="The event stream."
+            ),
+            **errors(StreamNotServed),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+# drf-spectacular documents DRF views: this names the class it reads.
+task_events.cls = TaskEventsSchema  # type: ignore[attr-defined]
+task_events.initkwargs = {}  # type: ignore[attr-defined]

@@ -20,6 +20,8 @@ from accounts.models import User
 from accounts.tokens import issue_tokens
 from config.tests.worker_process import free_port
 
+READER = "events-test-reader"
+
 
 class EventsServer:
     def __init__(self) -> None:
@@ -81,7 +83,7 @@ class Stream:
         self.items: queue.Queue[object] = queue.Queue()
         self.thread: threading.Thread | None = None
         if self.response.status_code == 200:
-            self.thread = threading.Thread(target=self._read, daemon=True)
+            self.thread = threading.Thread(target=self._read, name=READER, daemon=True)
             self.thread.start()
 
     def _read(self) -> None:

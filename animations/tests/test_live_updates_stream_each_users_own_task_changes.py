@@ -7,6 +7,7 @@ user's task; heartbeats; a revoked or expired token ends the stream; no token is
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from accounts.tests.factories import UserFactory
 from animations import events, services
 from animations.models import AnimationTask, TaskEvent
 from animations.tests.helpers import client_for, create, drive, final, funded_user
-from animations.tests.live import EventsServer, Stream, open_stream
+from animations.tests.live import READER, EventsServer, Stream, open_stream
 from config import outage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,6 +160,26 @@ def test_a_stream_never_carries_another_users_task(events_server, queued_only) -
     finally:
         alice_stream.close()
         bob_stream.close()
+
+
+def _server_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name != READER)
+
+
+def test_open_streams_hold_no_thread_each(events_server) -> None:
+    # Given a few streams open (the loop's thread pool and the shared sync thread
+    # have started)
+    users = [UserFactory() for _ in range(30)]
+    streams = [open_stream(events_server.url, user) for user in users[:5]]
+    try:
+        before = _server_threads()
+        # When many more are opened
+        streams += [open_stream(events_server.url, user) for user in users[5:]]
+        # Then the server has at most its bounded pool's few threads more, not one each
+        assert _server_threads() - before <= 6
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 def test_an_idle_stream_sends_heartbeat_comments(events_server, settings) -> None:
