@@ -30,6 +30,7 @@ CONTRACT = [
     ("get", "/api/tasks/user/tasks"),
     ("delete", "/api/tasks/{task_id}"),
     ("post", "/api/tasks/{task_id}/retry"),
+    ("get", "/api/tasks/events"),
     ("get", "/api/payments/packages"),
     ("post", "/api/payments/stripe/create"),
     ("post", "/api/payments/wechat/create"),
