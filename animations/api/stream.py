@@ -67,8 +67,8 @@ logger = structlog.get_logger(__name__)
 
 # How long the hub's XREAD blocks before it looks again (a new watcher wakes it).
 BLOCK_SECONDS = 10.0
-# Events a stream may have waiting before it is ended (a client too slow to read
-# them resumes with Last-Event-ID).
+# Batches of events (one per Redis read) a stream may have waiting before it is
+# ended: a client too slow to read them resumes with Last-Event-ID.
 QUEUE_LIMIT = 1000
 
 Event = tuple[str, str]  # (id, task JSON)
@@ -203,7 +203,11 @@ def hub() -> Hub:
 
 
 class Source:
-    """Where one stream's events come from."""
+    """Where one stream's events come from. ``after``: the id the stream resumes
+    after, once ``open`` has checked it (an id newer than any event is taken as
+    the newest, so a made-up one cannot hide the events to come)."""
+
+    after: str | None = None
 
     async def open(self, after: str | None) -> list[Event]:
         """Start watching; the events after ``after`` (replayed), oldest first."""
@@ -231,7 +235,10 @@ class RedisSource(Source):
             return []
         if "-" not in after:
             after = f"{after}-0"
-        entries = await self.hub.redis.xrange(self.key, min=f"({after}", max="+")
+        newest = await self.hub.redis.xrevrange(self.key, count=1)
+        newest_id = newest[0][0] if newest else "0-0"
+        self.after = min(after, newest_id, key=_order)
+        entries = await self.hub.redis.xrange(self.key, min=f"({self.after}", max="+")
         return [(eid, fields.get("task", "")) for eid, fields in entries]
 
     async def next(self, timeout: float) -> list[Event]:
@@ -268,10 +275,12 @@ class DatabaseSource(Source):
         return newest[0] if newest else 0
 
     async def open(self, after: str | None) -> list[Event]:
+        newest = await sync_to_async(self._newest, thread_sensitive=False)()
         if after is None or not after.isdigit():
-            self.last = await sync_to_async(self._newest, thread_sensitive=False)()
+            self.last = newest
             return []
-        self.last = int(after)
+        self.last = min(int(after), newest)
+        self.after = str(self.last)
         return await self.next(0)
 
     async def next(self, timeout: float) -> list[Event]:
@@ -366,7 +375,7 @@ async def task_events(request: HttpRequest) -> HttpResponse:
         source = DatabaseSource(user.pk)
         backlog = await source.open(after)
     response = StreamingHttpResponse(
-        _stream(source, backlog, after, user.pk, token), content_type="text/event-stream"
+        _stream(source, backlog, user.pk, token), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
@@ -383,11 +392,11 @@ def _unavailable(retry_after: float) -> JsonResponse:
 
 
 async def _stream(
-    source: Source, backlog: list[Event], after: str | None, user_id: Any, token: Token
+    source: Source, backlog: list[Event], user_id: Any, token: Token
 ) -> AsyncIterator[str]:
     heartbeat = settings.TASK_EVENTS_HEARTBEAT_SECONDS
     expires = float(token.get("exp", math.inf))
-    last = _order(after) if after else (0,)
+    last = _order(source.after) if source.after else (0,)
     sent = 0
     try:
         yield ": connected\n\n"

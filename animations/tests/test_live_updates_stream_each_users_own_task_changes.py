@@ -142,6 +142,17 @@ def test_last_event_id_replays_the_changes_missed_in_order_then_carries_on(
         again.close()
 
 
+def test_a_last_event_id_from_the_future_hides_no_later_change(events_server, queued_only) -> None:
+    user = funded_user(1000)
+    task = _queued_task(user)
+    stream = open_stream(events_server.url, user, last_event_id="99999999999999-0")
+    try:
+        services.cancel_task(task)
+        assert stream.next_event().task()["status"] == "canceled"
+    finally:
+        stream.close()
+
+
 def test_a_stream_never_carries_another_users_task(events_server, queued_only) -> None:
     # Given two users, each with a queued task and an open stream
     alice, bob = funded_user(1000), funded_user(1000)
