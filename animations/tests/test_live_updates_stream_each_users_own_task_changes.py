@@ -227,7 +227,7 @@ def test_a_stream_ends_when_its_access_token_expires(events_server) -> None:
     refresh = RefreshToken.for_user(user)
     refresh["gen"] = user.token_generation
     access = refresh.access_token
-    access.set_exp(lifetime=timedelta(seconds=1))
+    access.set_exp(lifetime=timedelta(seconds=3))  # exp is whole seconds: 2-3 s from now
     stream = Stream(events_server.url, str(access))
     try:
         assert stream.next() == "connected"
