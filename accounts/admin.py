@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts import services
+from accounts.authentication import signed_in_user
 from accounts.models import User
 from config import admin_actions
 
@@ -163,7 +164,7 @@ class UserAdmin(BaseUserAdmin):
         return self._with_reason(
             request,
             queryset,
-            lambda user: services.deactivate(user, by=request.user),
+            lambda user: services.deactivate(user, by=signed_in_user(request)),
             title="Deactivate accounts",
             intro="Each account below can no longer sign in, and every token it holds "
             "stops working at once.",

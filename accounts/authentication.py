@@ -14,6 +14,9 @@ switches on.
 
 from __future__ import annotations
 
+from typing import cast
+
+from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication as _Base
@@ -43,20 +46,35 @@ def check_token_user(user: User, token: Token) -> None:
         raise exceptions.AuthenticationFailed("This token has been revoked.", code="token_revoked")
 
 
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The account of a request that authentication and ``IsAuthenticated`` (or the
+    admin's staff check) let through: ``request.user`` typed as a ``User``, never
+    ``AnonymousUser``. A view that lets anonymous requests in must not call it."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+# simplejwt annotates authenticate() and get_user() with a TypeVar bound to nothing
+# (AuthUser: AbstractBaseUser or TokenUser), which no concrete override can match;
+# the user model here is accounts.User (AUTH_USER_MODEL), what get_user() loads.
 class JWTAuthentication(_Base):
-    def authenticate(self, request: Request) -> tuple[User, Token] | None:
+    def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]  # see above
         try:
             result = super().authenticate(request)
         except exceptions.AuthenticationFailed as exc:
             raise contract_error(exc) from exc
-        if result is not None:
-            # Messages of this request are in the account's language.
-            activate_for(request._request, result[0])
-        return result
+        if result is None:
+            return None
+        user, token = cast("User", result[0]), result[1]
+        # Messages of this request are in the account's language.
+        activate_for(request._request, user)
+        return user, token
 
-    def get_user(self, validated_token: Token) -> User:
+    def get_user(self, validated_token: Token) -> User:  # type: ignore[override]  # see above
         # A replica may lag behind a revocation by seconds; the primary never does.
         with use_primary():
-            user = super().get_user(validated_token)
+            user = cast("User", super().get_user(validated_token))
         check_token_user(user, validated_token)
         return user

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
+from accounts.authentication import signed_in_user
 from accounts.models import Region
 from animations import services
 from animations.models import AnimationTask
@@ -180,7 +181,7 @@ class AnimationTaskAdmin(admin.ModelAdmin):
             request,
             tasks,
             lambda task: (
-                f"{services.refund_task(task, staff=request.user, reason=reason)} credits back"
+                f"{services.refund_task(task, staff=signed_in_user(request), reason=reason)} credits back"
             ),
             done="Refunded credits",
             reason=reason,

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from accounts.authentication import signed_in_user
 from billing import services
 from billing.models import (
     CreditAccount,
@@ -125,7 +126,7 @@ class CreditAccountAdmin(ReadOnlyAdmin):
                 amount,
                 reason=reason,
                 key=f"admin-adjust:{form.cleaned_data['key']}:{account.pk}",
-                staff=request.user,
+                staff=signed_in_user(request),
             ),
             done=f"Adjusted credits by {amount:+d}",
             reason=reason,
@@ -216,7 +217,7 @@ class PaymentOrderAdmin(admin.ModelAdmin):
         reason = form.cleaned_data["reason"]
 
         def refund(order: PaymentOrder) -> str:
-            row = services.refund_order(order, staff=request.user, reason=reason)
+            row = services.refund_order(order, staff=signed_in_user(request), reason=reason)
             spent = row.credits - row.credits_taken
             return f"refund {row.status}" + (f", {spent} credits already spent" if spent else "")
 

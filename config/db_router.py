@@ -299,7 +299,8 @@ def _request_user_id(request: HttpRequest) -> Any:
     user = request.__dict__.get("user")
     if isinstance(user, SimpleLazyObject):
         # Django's lazy session user: evaluating it here would read the session.
-        user = None if user._wrapped is empty else user._wrapped
+        wrapped = user._wrapped  # type: ignore[attr-defined]  # LazyObject's own slot; the stubs leave it out
+        user = None if wrapped is empty else wrapped
     if user is not None and getattr(user, "is_authenticated", False):
         return user.pk
     return None

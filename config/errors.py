@@ -13,7 +13,7 @@ errors, outside DRF, the same shape.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import structlog
 from django import db
@@ -23,6 +23,10 @@ from drf_standardized_errors.handler import ExceptionHandler as _BaseHandler
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.status import is_server_error
+
+if TYPE_CHECKING:
+    # str or gettext_lazy's lazy string; django-stubs' alias, for the checker only.
+    from django_stubs_ext import StrOrPromise
 
 logger = structlog.get_logger(__name__)
 
@@ -40,17 +44,18 @@ class DomainError(Exception):
 
     code: ClassVar[str] = "error"
     status_code: ClassVar[int] = 400
-    default_detail: ClassVar[str] = _("The request could not be completed.")
+    # Our words, translated lazily (gettext_lazy).
+    default_detail: ClassVar[StrOrPromise] = _("The request could not be completed.")
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: StrOrPromise | None = None,
         *,
         attr: str | None = None,
         internal: str | None = None,
         **extra: Any,
     ):
-        self.detail = detail or self.default_detail
+        self.detail: StrOrPromise = detail or self.default_detail
         self.attr = attr
         self.internal_detail = internal or self.detail
         self.extra = extra

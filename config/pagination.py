@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination as _Base
 
@@ -49,6 +50,8 @@ class CappedCountPaginator(Paginator):
     """
 
     cap = 10_000
+    # The admin hands it a queryset (sliced and counted below), not any sequence.
+    object_list: QuerySet[Any]
 
     @cached_property
     def count(self) -> int:

@@ -19,10 +19,11 @@ openapi-python-client), so it must say exactly what the API does.
 
 from __future__ import annotations
 
+import builtins
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
@@ -36,6 +37,9 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from config.errors import DomainError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 TOLERATE = "A client must tolerate a `code` it does not know."
 
@@ -83,7 +87,9 @@ class ErrorSerializer(serializers.Serializer):
     """The one error shape of the API (drf-standardized-errors)."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
-    errors = ErrorDetailSerializer(many=True)
+    # A declared field: DRF's metaclass moves it into _declared_fields, so it does
+    # not replace Serializer.errors on the class.
+    errors = ErrorDetailSerializer(many=True)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,7 @@ class Code:
 
     status: int
     code: str
-    detail: str
+    detail: StrOrPromise
     extra: dict[str, Any] = field(default_factory=dict)
     attr: str | None = None
 
@@ -101,7 +107,7 @@ class Code:
         return "server_error" if self.status >= 500 else "client_error"
 
     @classmethod
-    def of(cls, error: type[DomainError] | DomainError) -> Code:
+    def of(cls, error: builtins.type[DomainError] | DomainError) -> Code:
         if isinstance(error, DomainError):
             return cls(error.status_code, error.code, error.detail, dict(error.extra), error.attr)
         return cls(error.status_code, error.code, error.default_detail)
@@ -159,7 +165,7 @@ def errors(*known: type[DomainError] | DomainError | Code) -> dict[int, ErrorRes
     return {status: ErrorResponse(codes) for status, codes in by_status.items()}
 
 
-def describe(codes: Iterable[Code], *, fields: dict[str, Iterable[str]] | None = None) -> str:
+def describe(codes: Iterable[Code], *, fields: Mapping[str, Iterable[str]] | None = None) -> str:
     """The description of an error response: the codes known for it."""
     parts = [f"`{c.code}`" for c in codes]
     if fields:
@@ -269,14 +275,18 @@ class AutoSchema(_StandardizedErrorsSchema):
     def _determine_fields_with_error_codes(self) -> list[InputDataField]:
         fields = super()._determine_fields_with_error_codes()
         if self._deletes_with_body():
-            fields += get_serializer_fields_with_error_codes(
-                get_flat_serializer_fields(self.get_request_serializer())
-            )
+            serializer = force_instance(self.get_request_serializer())
+            if isinstance(serializer, serializers.Field):
+                fields += get_serializer_fields_with_error_codes(
+                    get_flat_serializer_fields(serializer)
+                )
         for serializer in self._query_serializers():
             fields += get_serializer_fields_with_error_codes(get_flat_serializer_fields(serializer))
         return fields
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if (
             direction == "response"

@@ -11,7 +11,7 @@ default data collection stays as it is (no cookies, client addresses or user det
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sentry_sdk
 import structlog
@@ -20,6 +20,9 @@ from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
 from config.logging import SENSITIVE_KEYS, scrub
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 # Keys named in the log rules that Sentry's scrubber may mask whatever their
 # value; "code" is left to ``scrub``, which masks it only when it is not a status.
@@ -50,17 +53,19 @@ def _readable(target: dict[str, Any], fields: dict[str, Any], *, message_key: st
         target["data"] = {**target.get("data", {}), **data}
 
 
-def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+def before_send(event: Event, hint: Hint) -> Event | None:
+    # Sentry types the event as a TypedDict; the scrubbing walks it as the plain dict it is.
+    raw = cast("dict[str, Any]", event)
     fields = _log_fields(hint)
     if fields is not None:
         if fields.get("event") in _DUPLICATES:
             return None
-        _readable(event, fields, message_key="logentry")
-    scrubbed: dict[str, Any] = scrub(event)
+        _readable(raw, fields, message_key="logentry")
+    scrubbed: dict[str, Any] = scrub(raw)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id:
         scrubbed.setdefault("tags", {})["request_id"] = str(request_id)
-    return scrubbed
+    return cast("Event", scrubbed)
 
 
 def before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

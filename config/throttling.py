@@ -13,7 +13,7 @@ settings), not frozen into a class attribute at import.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
@@ -29,10 +29,11 @@ class ClientAddressThrottle(throttling.SimpleRateThrottle):
         return client_ip(request) or "unknown"
 
     def get_rate(self) -> str | None:
-        try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-        except KeyError as exc:
-            raise ImproperlyConfigured(f"No throttle rate is set for {self.scope!r}.") from exc
+        # The DRF stubs type the rates as numbers; they are "<count>/<period>" strings.
+        rates = cast("dict[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES)
+        if self.scope is None or self.scope not in rates:
+            raise ImproperlyConfigured(f"No throttle rate is set for {self.scope!r}.")
+        return rates[self.scope]
 
 
 class AnonRateThrottle(ClientAddressThrottle, throttling.AnonRateThrottle):

@@ -36,7 +36,7 @@ from accounts.api.serializers import (
     UserSerializer,
     WeChatLoginSerializer,
 )
-from accounts.authentication import contract_error
+from accounts.authentication import contract_error, signed_in_user
 from accounts.models import User
 from accounts.throttles import (
     AuthAccountThrottle,
@@ -272,7 +272,7 @@ class MeView(APIView):
         summary="The signed-in user.",
     )
     def get(self, request: Request) -> Response:
-        return Response(_user_data(request.user))
+        return Response(_user_data(signed_in_user(request)))
 
 
 class PasswordResetView(APIView):
@@ -360,7 +360,7 @@ class EmailResendView(APIView):
         "sign-up email included).",
     )
     def post(self, request: Request) -> Response:
-        services.resend_verification_email(request._request, request.user)
+        services.resend_verification_email(request._request, signed_in_user(request))
         return Response(
             {"detail": "A new verification link is on its way."},
             status=status.HTTP_202_ACCEPTED,
@@ -377,7 +377,7 @@ class ProfileView(APIView):
         summary="Your profile.",
     )
     def get(self, request: Request) -> Response:
-        return Response(_user_data(request.user))
+        return Response(_user_data(signed_in_user(request)))
 
     @extend_schema(
         operation_id="users_profile_update",
@@ -388,8 +388,8 @@ class ProfileView(APIView):
     )
     def put(self, request: Request) -> Response:
         data = _valid(ProfileSerializer, request)
-        services.update_profile(request.user, **data)
-        return Response(_user_data(request.user))
+        services.update_profile(signed_in_user(request), **data)
+        return Response(_user_data(signed_in_user(request)))
 
 
 class AccountView(APIView):
@@ -421,12 +421,12 @@ class AccountView(APIView):
         token = request.auth
         services.check_reauthentication(
             request._request,
-            request.user,
+            signed_in_user(request),
             password=data.get("password") or None,
             auth_method=token.get("amr") if token is not None else None,
             auth_time=token.get("auth_time") if token is not None else None,
         )
-        services.erase_account(request.user)
+        services.erase_account(signed_in_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -453,5 +453,5 @@ class ProviderView(APIView):
         description="409 last_sign_in_method when nothing would be left to sign in with.",
     )
     def delete(self, request: Request, provider: str) -> Response:
-        services.unlink_provider(request._request, request.user, provider)
+        services.unlink_provider(request._request, signed_in_user(request), provider)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.authentication import signed_in_user
 from animations import errors as animation_errors
 from animations import services
 from animations.api.serializers import (
@@ -48,7 +49,7 @@ class QuoteView(APIView):
     def post(self, request: Request) -> Response:
         serializer = QuoteRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        quote = services.quote(request.user, **serializer.validated_data)
+        quote = services.quote(signed_in_user(request), **serializer.validated_data)
         return Response(QuoteSerializer(quote).data)
 
 
@@ -67,7 +68,7 @@ class _AnimateView(APIView):
         data = serializer.validated_data
         # A repeat is answered before any URL is imported again (the key is claimed first).
         task = services.start_task(
-            request.user,
+            signed_in_user(request),
             type=self.task_type,
             mode=data["mode"],
             watermark=data["watermark"],
@@ -133,7 +134,7 @@ class VideoTaskView(APIView):
         summary="One of your tasks (the same as GET /api/tasks/{task_id}).",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.task_for(request.user, task_id)))
+        return Response(task_json(services.task_for(signed_in_user(request), task_id)))
 
 
 class TaskView(APIView):
@@ -143,7 +144,7 @@ class TaskView(APIView):
         summary="One of your tasks: poll it until it is final.",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.task_for(request.user, task_id)))
+        return Response(task_json(services.task_for(signed_in_user(request), task_id)))
 
     @extend_schema(
         operation_id="tasks_cancel",
@@ -154,7 +155,7 @@ class TaskView(APIView):
         },
     )
     def delete(self, request: Request, task_id: str) -> Response:
-        task = services.cancel_task(services.task_for(request.user, task_id))
+        task = services.cancel_task(services.task_for(signed_in_user(request), task_id))
         return Response(TaskSerializer(task).data)
 
 
@@ -173,7 +174,8 @@ class TaskRetryView(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task = services.retry_task(
-            services.task_for(request.user, task_id), idempotency_key=idempotency_key(request)
+            services.task_for(signed_in_user(request), task_id),
+            idempotency_key=idempotency_key(request),
         )
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
@@ -193,7 +195,7 @@ class UserTasksView(ListAPIView):
         query = TaskListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return services.user_tasks(
-            self.request.user,
+            signed_in_user(self.request),
             status=query.validated_data.get("status"),
             type=query.validated_data.get("type"),
         )

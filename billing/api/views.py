@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import signed_in_user
 from billing import errors as billing_errors
 from billing import services
 from billing.api.serializers import (
@@ -48,12 +49,12 @@ class CreditsView(APIView):
         summary="Your credits: balance, reserved, available, and the latest entries.",
     )
     def get(self, request: Request) -> Response:
-        account = services.account_for(request.user)
+        account = services.account_for(signed_in_user(request))
         data = {
             "balance": account.balance,
             "reserved": account.reserved,
             "available": account.available,
-            "recent": services.recent_entries(request.user),
+            "recent": services.recent_entries(signed_in_user(request)),
         }
         return Response(CreditsSerializer(data).data)
 
@@ -71,7 +72,7 @@ class CreditHistoryView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
-        return services.user_entries(self.request.user)
+        return services.user_entries(signed_in_user(self.request))
 
 
 class PaymentListView(ListAPIView):
@@ -90,7 +91,9 @@ class PaymentListView(ListAPIView):
     def get_queryset(self) -> QuerySet[PaymentOrder]:
         query = PaymentListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return services.user_orders(self.request.user, status=query.validated_data.get("status"))
+        return services.user_orders(
+            signed_in_user(self.request), status=query.validated_data.get("status")
+        )
 
 
 class PackageListView(APIView):
@@ -126,7 +129,7 @@ class StripeCreateView(APIView):
         body = StripeCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         order = services.create_stripe_order(
-            request.user,
+            signed_in_user(request),
             package_id=body.validated_data["package_id"],
             currency=body.validated_data.get("currency"),
             idempotency_key=idempotency_key(request),
@@ -152,7 +155,7 @@ class WechatCreateView(APIView):
         body = WechatCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         order = services.create_wechat_order(
-            request.user,
+            signed_in_user(request),
             package_id=body.validated_data["package_id"],
             trade_type=body.validated_data["trade_type"],
             openid=body.validated_data.get("openid", ""),
@@ -171,7 +174,7 @@ class PaymentDetailView(APIView):
         summary="One of your payments: poll it after the provider's page.",
     )
     def get(self, request: Request, payment_id: str) -> Response:
-        order = services.order_for(request.user, payment_id)
+        order = services.order_for(signed_in_user(request), payment_id)
         if order is None:
             raise NotFound()
         return Response(PaymentSerializer(order).data)

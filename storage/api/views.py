@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from accounts.authentication import signed_in_user
 from config.db_router import use_primary
 from config.schema import NOT_FOUND, errors
 from config.throttling import UserRateThrottle
@@ -92,7 +93,7 @@ class UploadView(APIView):
         serializer = UploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         file = services.store_upload(
-            request.user,
+            signed_in_user(request),
             serializer.validated_data["file"],
             kind=serializer.validated_data["kind"],
         )
