@@ -56,6 +56,12 @@ def signed_in_user(request: HttpRequest | Request) -> User:
     return user
 
 
+def access_token(request: Request) -> Token | None:
+    """The verified JWT a request came with, or None (no token: anonymous)."""
+    auth = request.auth
+    return auth if isinstance(auth, Token) else None
+
+
 # simplejwt annotates authenticate() and get_user() with a TypeVar bound to nothing
 # (AuthUser: AbstractBaseUser or TokenUser), which no concrete override can match;
 # the user model here is accounts.User (AUTH_USER_MODEL), what get_user() loads.

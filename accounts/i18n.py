@@ -39,4 +39,4 @@ def activate_for(request: HttpRequest, user: User) -> None:
     """Speak the signed-in user's language for the rest of this request."""
     language = django_language(user.locale)
     translation.activate(language)
-    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = language

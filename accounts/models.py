@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 
 class Region(models.TextChoices):
@@ -65,7 +68,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    if TYPE_CHECKING:
+        # allauth's reverse relations: its models ship no types, so the Django
+        # plugin cannot add them (EmailAddress, SocialAccount).
+        emailaddress_set: RelatedManager[Any]
+        socialaccount_set: RelatedManager[Any]
 
     class Meta:
         verbose_name = _("user")

@@ -436,7 +436,8 @@ def logout(*, refresh: str) -> None:
     """Blacklist this refresh token; its access token dies at expiry (minutes)."""
     try:
         with transaction.atomic():
-            RefreshToken(refresh).blacklist()
+            # simplejwt annotates the argument as a Token; it is the encoded string.
+            RefreshToken(refresh).blacklist()  # type: ignore[arg-type]
     except TokenError as exc:
         raise InvalidKey("The refresh token is invalid or expired.", attr="refresh") from exc
 

@@ -113,11 +113,11 @@ def decode_google_id_token(app: SocialApp, id_token: str) -> dict[str, Any]:
 
 class _GoogleAdapter(GoogleOAuth2Adapter):
     @property
-    def access_token_url(self) -> str:  # type: ignore[override]
+    def access_token_url(self) -> str:
         return _config(GOOGLE)["ACCESS_TOKEN_URL"]
 
     @property
-    def identity_url(self) -> str:  # type: ignore[override]
+    def identity_url(self) -> str:
         return _config(GOOGLE)["IDENTITY_URL"]
 
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict[str, Any]:

@@ -106,7 +106,8 @@ def parse_error(response: httpx.Response) -> ProviderError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    output = body.get("output") if isinstance(body.get("output"), dict) else {}
+    raw_output = body.get("output")
+    output: dict[str, Any] = raw_output if isinstance(raw_output, dict) else {}
     code = body.get("code") or output.get("code") or f"HTTP{response.status_code}"
     message = body.get("message") or output.get("message") or response.reason_phrase
     return ProviderError(
@@ -122,7 +123,8 @@ def parse_error(response: httpx.Response) -> ProviderError:
 def parse_task(body: dict[str, Any]) -> TaskState:
     output = body.get("output") or {}
     usage = body.get("usage") or {}
-    results = output.get("results") if isinstance(output.get("results"), dict) else {}
+    raw_results = output.get("results")
+    results: dict[str, Any] = raw_results if isinstance(raw_results, dict) else {}
     video_url = results.get("video_url") or output.get("video_url") or None
     duration = usage.get("video_duration")
     return TaskState(

@@ -34,7 +34,8 @@ class Status(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
-MODELS = {TaskType.MOVE: "wan2.2-animate-move", TaskType.MIX: "wan2.2-animate-mix"}
+# Keyed by TaskType, a str enum: the plain strings a serializer validated index it too.
+MODELS: dict[str, str] = {TaskType.MOVE: "wan2.2-animate-move", TaskType.MIX: "wan2.2-animate-mix"}
 IN_FLIGHT = (Status.SUBMITTING, Status.SUBMITTED, Status.RUNNING)
 AT_PROVIDER = (Status.SUBMITTED, Status.RUNNING)
 UNFINISHED = (Status.QUEUED, *IN_FLIGHT)
@@ -177,7 +178,9 @@ class AnimationTask(models.Model):
         reserved. What every run shares stays: inputs, the settled credits, the
         provider answers kept for support. The caller reserves and saves."""
         for name in RUN_FIELDS:
-            setattr(self, name, self._meta.get_field(name).get_default())
+            field = self._meta.get_field(name)
+            assert isinstance(field, models.Field)  # RUN_FIELDS names columns, not relations
+            setattr(self, name, field.get_default())
         self.attempts += 1
         self.credits_reserved += reserved
         self.status = Status.QUEUED

@@ -40,10 +40,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+_REFUND_FIELDS = ("amount", "credits", "credits_taken", "status", "out_refund_no", "created_at")
+
+
 class PaymentRefundInline(admin.TabularInline):
     model = PaymentRefund
-    fields = ["amount", "credits", "credits_taken", "status", "out_refund_no", "created_at"]
-    readonly_fields = fields
+    fields = _REFUND_FIELDS
+    readonly_fields = _REFUND_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True

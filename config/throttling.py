@@ -22,6 +22,12 @@ from rest_framework.settings import api_settings
 from config.client_address import client_ip
 
 
+def default_throttle_classes() -> list[type[throttling.BaseThrottle]]:
+    """DEFAULT_THROTTLE_CLASSES as classes: api_settings imports the dotted paths
+    of the settings (the DRF stubs type them as the strings)."""
+    return cast("list[type[throttling.BaseThrottle]]", list(api_settings.DEFAULT_THROTTLE_CLASSES))
+
+
 class ClientAddressThrottle(throttling.SimpleRateThrottle):
     """The base of every throttle: one client-address rule, rates read per request."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from functools import lru_cache
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 import oss2
 from django.conf import settings
@@ -24,6 +24,12 @@ from storages.backends.s3 import S3Storage
 from storage.models import Backend
 
 _READ_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+class SigningStorage(Protocol):
+    """The remote backends (S3Storage, OSSStorage): URLs signed for ``expire`` seconds."""
+
+    def url(self, name: str, expire: int | None = None) -> str: ...
 
 
 @deconstructible
@@ -66,7 +72,7 @@ class OSSStorage(Storage):
             stream = self.bucket.get_object(name)
         except oss2.exceptions.NoSuchKey as exc:
             raise FileNotFoundError(name) from exc
-        spool: BinaryIO = tempfile.SpooledTemporaryFile(max_size=_READ_SPOOL_BYTES)  # noqa: SIM115
+        spool = tempfile.SpooledTemporaryFile(max_size=_READ_SPOOL_BYTES)  # noqa: SIM115
         for chunk in iter(lambda: stream.read(64 * 1024), b""):
             spool.write(chunk)
         spool.seek(0)
@@ -84,7 +90,9 @@ class OSSStorage(Storage):
     def size(self, name: str) -> int:
         return self.bucket.head_object(name).content_length
 
-    def url(self, name: str, expire: int | None = None) -> str:
+    def url(self, name: str | None, expire: int | None = None) -> str:
+        if name is None:
+            raise ValueError("An OSS URL needs an object name.")
         return self.bucket.sign_url(
             "GET", name, expire or settings.STORAGE_SIGNED_URL_SECONDS, slash_safe=True
         )

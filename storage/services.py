@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,7 +32,7 @@ from oss2.exceptions import OssError
 from accounts.models import User
 from config import outage
 from storage import fetch, hooks, media, signing
-from storage.backends import backend_for, get_storage
+from storage.backends import SigningStorage, backend_for, get_storage
 from storage.errors import StorageUnavailable
 from storage.models import Backend, File, FileKind
 
@@ -126,7 +126,8 @@ def signed_url(file: File, *, expires_in: int | None = None) -> str:
     seconds = settings.STORAGE_SIGNED_URL_SECONDS if expires_in is None else expires_in
     if file.backend == Backend.LOCAL:
         return signing.local_url(str(file.id), _extension(file), expires_in=seconds)
-    return get_storage(file.backend).url(file.key, expire=seconds)
+    # Not local, so S3 or OSS: Django's Storage.url() has no lifetime, theirs do.
+    return cast(SigningStorage, get_storage(file.backend)).url(file.key, expire=seconds)
 
 
 def provider_url(file: File) -> str:

@@ -32,5 +32,5 @@ def is_valid(file_id: str, expires: str | None, signature: str | None) -> bool:
 def local_url(file_id: str, extension: str, *, expires_in: int) -> str:
     expires = int(time.time()) + expires_in
     path = reverse("storage:file-content", kwargs={"file_id": file_id, "ext": extension})
-    query = urlencode({"expires": expires, "sig": sign(file_id, expires)})
+    query = urlencode({"expires": str(expires), "sig": sign(file_id, expires)})
     return f"{settings.SITE_URL}{path}?{query}"

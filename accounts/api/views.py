@@ -13,7 +13,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenRefreshView
 
@@ -36,7 +35,7 @@ from accounts.api.serializers import (
     UserSerializer,
     WeChatLoginSerializer,
 )
-from accounts.authentication import contract_error, signed_in_user
+from accounts.authentication import access_token, contract_error, signed_in_user
 from accounts.models import User
 from accounts.throttles import (
     AuthAccountThrottle,
@@ -52,6 +51,7 @@ from accounts.throttles import (
 )
 from accounts.tokens import issue_tokens
 from config.schema import TOKEN_NOT_VALID, TOKEN_REVOKED, USER_INACTIVE, USER_NOT_FOUND, errors
+from config.throttling import default_throttle_classes
 
 TAG_AUTH = ["auth"]
 TAG_USERS = ["users"]
@@ -142,13 +142,14 @@ class _SocialLoginView(APIView):
         link_to = request.user if request.user.is_authenticated else None
         login = self.sociallogin(request, data)
         result = services.social_sign_in(request._request, login, link_to=link_to)
-        if link_to is not None and request.auth is not None:
+        token = access_token(request)
+        if link_to is not None and token is not None:
             # Linking proves control of the provider account, not of this user: the
             # tokens keep the original sign-in, so they are no fresher for erasure.
             body = _auth_body(
                 result.user,
-                method=request.auth.get("amr", services.PASSWORD),
-                auth_time=request.auth.get("auth_time", 0),
+                method=token.get("amr", services.PASSWORD),
+                auth_time=token.get("auth_time", 0),
             )
         else:
             body = _auth_body(result.user, method=self.method)
@@ -221,8 +222,9 @@ class WeChatLoginView(_SocialLoginView):
 
 
 class RefreshView(TokenRefreshView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
+    # simplejwt's views set it to (), which types it as the empty tuple only.
+    permission_classes = [AllowAny]  # type: ignore[assignment]
+    authentication_classes = ()
 
     @extend_schema(
         operation_id="auth_refresh",
@@ -395,7 +397,7 @@ class ProfileView(APIView):
 class AccountView(APIView):
     permission_classes = [IsAuthenticated]
     # Erasing re-checks the password: throttled per account, as login is.
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, ReauthAccountThrottle]
+    throttle_classes = [*default_throttle_classes(), ReauthAccountThrottle]
     # Named so the schema documents the DELETE body (config.schema.AutoSchema).
     serializer_class = EraseAccountSerializer
 
@@ -418,7 +420,7 @@ class AccountView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = _valid(EraseAccountSerializer, request)
-        token = request.auth
+        token = access_token(request)
         services.check_reauthentication(
             request._request,
             signed_in_user(request),

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, TypedDict
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.authentication import signed_in_user
@@ -24,6 +25,7 @@ from animations.models import AnimationTask, TaskType
 from billing.errors import InsufficientCredits
 from config.idempotency import idempotency_key, idempotency_parameter
 from config.schema import errors
+from config.throttling import default_throttle_classes
 from storage import errors as storage_errors
 from storage.api.views import MEDIA_ERRORS, UploadThrottle
 
@@ -56,7 +58,7 @@ class QuoteView(APIView):
 class _AnimateView(APIView):
     task_type: str = ""
     # Each image_url / video_url is an upload: imports share the uploads throttle.
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
+    throttle_classes = [*default_throttle_classes(), UploadThrottle]
 
     def uploads_in(self, request: Request) -> int:
         data = request.data if hasattr(request.data, "get") else {}
@@ -81,7 +83,15 @@ class _AnimateView(APIView):
         return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
 
 
-_CREATE_SCHEMA = {
+class _CreateSchema(TypedDict):
+    """What both animate operations document alike (spread into extend_schema)."""
+
+    request: type[AnimateRequestSerializer]
+    parameters: list[OpenApiParameter]
+    responses: dict[int, Any]
+
+
+_CREATE_SCHEMA: _CreateSchema = {
     "request": AnimateRequestSerializer,
     "parameters": [IDEMPOTENCY_HEADER],
     "responses": {

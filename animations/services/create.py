@@ -86,10 +86,12 @@ def resolve_inputs(
         raise InvalidInput("The video's duration is unknown.", attr="video_id")
     if image is not None and video is not None:
         return Inputs(image=image, video=video)
-    seconds = float(video.duration) if video is not None else media.VIDEO_MIN_SECONDS
+    # A video of the caller's own has a duration by now (checked just above).
+    seconds = float(video.duration) if video and video.duration else media.VIDEO_MIN_SECONDS
     billing.ensure_available(user, price(model, mode, seconds))
 
     def affordable(info: media.MediaInfo) -> None:
+        assert info.duration is not None  # a video that passed the media checks has one
         billing.ensure_available(user, price(model, mode, info.duration))
 
     imported: list[File] = []

@@ -56,7 +56,8 @@ def _history(mode: str) -> tuple[float, float]:
             * settings.ANIMATIONS_TIME_SCALE
             / _modelled(mode, seconds)
             for started, ended, seconds in rows
-            if ended > started
+            # Never None (filtered above); the check tells the type checker so.
+            if started is not None and ended is not None and ended > started
         )
         if len(samples) >= 5:
             ratio = min(4.0, max(0.25, statistics.median(samples)))

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import av
 import httpx
+from av.container import InputContainer
+from av.video.stream import VideoStream
 from PIL import Image, ImageDraw
 
 IMAGE_FORMATS = {"JPEG", "PNG", "BMP", "WEBP"}
@@ -114,20 +116,26 @@ def check_image(data: bytes) -> Image.Image:
     return image.convert("RGB")
 
 
+def _duration(container: InputContainer, stream: VideoStream) -> float:
+    """Seconds: the container's duration, else the video stream's."""
+    if container.duration is not None:
+        return container.duration / av.time_base
+    if stream.duration is None or stream.time_base is None:
+        raise InputError("InvalidFile.Openerror", "The video could not be opened.")
+    return float(stream.duration * stream.time_base)
+
+
 def probe_video(data: bytes) -> VideoInfo:
     if len(data) > MAX_VIDEO_BYTES:
         raise InputError("InvalidFile.Size", _size_message(MAX_VIDEO_BYTES))
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), "r") as container:
             formats = set(container.format.name.split(","))
             if not container.streams.video:
                 raise InputError("InvalidFile.Openerror", "The video has no video stream.")
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
-            if container.duration is not None:
-                duration = container.duration / av.time_base
-            else:
-                duration = float(stream.duration * stream.time_base)
+            duration = _duration(container, stream)
             has_audio = bool(container.streams.audio)
     except InputError:
         raise
@@ -178,13 +186,9 @@ def render(
     video's frames; ``mix`` keeps the video's scene and puts the image's
     character into it. The duration follows the reference video.
     """
-    source = av.open(io.BytesIO(video))
+    source = av.open(io.BytesIO(video), "r")
     in_video = source.streams.video[0]
-    duration = (
-        source.duration / av.time_base
-        if source.duration is not None
-        else float(in_video.duration * in_video.time_base)
-    )
+    duration = _duration(source, in_video)
     size = output_size(in_video.codec_context.width, in_video.codec_context.height, short_side)
     frames = [frame.to_image() for frame in source.decode(in_video)]
     has_audio = bool(source.streams.audio)

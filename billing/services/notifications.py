@@ -184,6 +184,7 @@ def _handle_wechat(event: ProviderEvent) -> bool:
         order.amount
     ):
         raise InvalidNotification("The refund does not match the order.")
+    assert refund_status is not None  # not paid, so refunded: a known status (above)
     # Each WeChat refund, partial or full, is reported on its own under its out_refund_no.
     record_refund(
         order,

@@ -3,6 +3,7 @@ it (paid, unpaid, refunded) exactly once, reconciliation and expiry."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ from billing.services.ledger import grant_purchase
 from config.errors import DomainError
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from accounts.models import User
 
 
@@ -149,9 +152,9 @@ def _new_order(
     return order
 
 
-def _fail_unopened(order: PaymentOrder, reason: str) -> None:
+def _fail_unopened(order: PaymentOrder, reason: StrOrPromise) -> None:
     PaymentOrder.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
-        status=OrderStatus.FAILED, failure_reason=reason[:500]
+        status=OrderStatus.FAILED, failure_reason=str(reason)[:500]
     )
 
 
@@ -256,7 +259,7 @@ def create_wechat_order(
     return order
 
 
-def order_for(user: User, order_id: object) -> PaymentOrder | None:
+def order_for(user: User, order_id: uuid.UUID | str) -> PaymentOrder | None:
     """One of ``user``'s orders; None for another user's, as if it did not exist."""
     return PaymentOrder.objects.select_related("package").filter(pk=order_id, user=user).first()
 

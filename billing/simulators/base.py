@@ -186,7 +186,7 @@ class Simulator:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> Self:
-        simulator = self
+        simulator: Simulator = self
 
         class Handler(_Handler):
             sim = simulator

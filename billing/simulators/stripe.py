@@ -108,7 +108,7 @@ def _no_such(kind: str, ident: str, param: str = "id") -> StripeError:
 
 def _int(form: dict[str, Any], name: str, *, required: bool = True) -> int | None:
     raw = form.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         if required:
             raise _missing(name)
         return None
@@ -132,6 +132,7 @@ class StripeKnobs(DeliveryKnobs):
 
 
 class StripeSimulator(Simulator):
+    knobs: StripeKnobs
     server_version = "StripeSimulator/1.0"
 
     def __init__(self, keys: StripeKeys, *, port: int = 0, **knobs: Any) -> None:

@@ -108,6 +108,7 @@ class WechatPayKnobs(DeliveryKnobs):
 
 
 class WechatPaySimulator(Simulator):
+    knobs: WechatPayKnobs
     server_version = "WechatPaySimulator/1.0"
 
     def __init__(self, keys: WechatPayKeys, *, port: int = 0, **knobs: Any) -> None:
@@ -335,6 +336,7 @@ class WechatPaySimulator(Simulator):
         if self.knobs.delay:
             time.sleep(self.knobs.delay)
         raw = request.body.decode()
+        data: dict[str, Any] | None
         with self.lock:
             self.requests.append({"method": request.method, "path": request.target, "body": raw})
             failure = self._take_failure()

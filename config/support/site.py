@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import update_wrapper
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern, URLResolver, path, reverse
 
 from accounts import staff
+
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 # (section, [(app_label, model_name, label)]); models not listed come last under "System".
 SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -61,24 +63,26 @@ class SupportAdminSite(admin.AdminSite):
     index_title = "Support"
     index_template = "admin/support/index.html"
 
+    # Read from the settings each time, never assigned: AdminSite declares a plain attribute.
     @property
-    def site_url(self) -> str:  # "View site": the app customers use
+    def site_url(self) -> str:  # type: ignore[override]  # "View site": the app customers use
         return settings.FRONTEND_URL
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         return staff.admin_login(super().login)(request, extra_context)
 
-    def admin_view(self, view: Callable, cacheable: bool = False) -> Callable:
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         protected = super().admin_view(view, cacheable)
 
-        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if self.has_permission(request):
                 detour = staff.admin_mfa_response(request)
                 if detour is not None:
                     return detour
             return protected(request, *args, **kwargs)
 
-        return update_wrapper(inner, view)
+        # inner takes and returns what view does (update_wrapper copies its name and doc).
+        return cast(_View, update_wrapper(inner, view))
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         from config.support import admin as support_pages

@@ -4,20 +4,19 @@ import os
 import re
 from collections.abc import Iterator
 
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.authentication import signed_in_user
 from config.db_router import use_primary
 from config.schema import NOT_FOUND, errors
-from config.throttling import UserRateThrottle
+from config.throttling import UserRateThrottle, default_throttle_classes
 from storage import errors as storage_errors
 from storage import services, signing
 from storage.api.parsers import LimitedMultiPartParser
@@ -55,6 +54,9 @@ class UploadThrottle(UserRateThrottle):
     """
 
     scope = "uploads"
+    # Set by SimpleRateThrottle.__init__ (parse_rate); the DRF stubs leave them out.
+    num_requests: int
+    duration: int
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         count = view.uploads_in(request) if hasattr(view, "uploads_in") else 1
@@ -76,7 +78,7 @@ class UploadThrottle(UserRateThrottle):
 
 class UploadView(APIView):
     parser_classes = [LimitedMultiPartParser]
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, UploadThrottle]
+    throttle_classes = [*default_throttle_classes(), UploadThrottle]
 
     @extend_schema(
         operation_id="videos_upload",
@@ -125,7 +127,7 @@ class FileContentView(APIView):
         description="The bytes of a locally stored file, via a signed, expiring link. "
         "Supports single byte ranges.",
     )
-    def get(self, request: Request, file_id: str, ext: str) -> HttpResponse:
+    def get(self, request: Request, file_id: str, ext: str) -> HttpResponseBase:
         if not signing.is_valid(
             str(file_id), request.query_params.get("expires"), request.query_params.get("sig")
         ):
@@ -144,7 +146,7 @@ class FileContentView(APIView):
             raise Http404 from exc
         byte_range = _parse_range(request.headers.get("Range", ""), size)
         if byte_range is None:
-            response: HttpResponse = FileResponse(
+            response: HttpResponseBase = FileResponse(
                 open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
                 content_type=file.content_type,
             )
