@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check install migrate worker console console-check replica-start replica-stop replica-status bench clean
+.PHONY: run test lint typecheck format check install migrate worker console console-check replica-start replica-stop replica-status bench clean
 
 $(STAMP): requirements/base.txt requirements/production.txt requirements/dev.txt
 	@PYTHON=$(PYTHON) scripts/system-packages run
@@ -41,9 +41,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-check: lint
-	$(BIN)/python manage.py makemigrations --check --dry-run
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck
+	scripts/check-migrations
 	$(BIN)/python manage.py check
+	scripts/check-deploy
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate

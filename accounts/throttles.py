@@ -47,6 +47,7 @@ class _PerMailbox(_Throttle):
     def ident_for(self, request: Request) -> str | None:
         from accounts.services import canonical_email
 
+        # _PerEmail's reading of the address, borrowed: self is a sibling throttle.
         email = _PerEmail.ident_for(self, request)  # type: ignore[arg-type]
         return canonical_email(email) if email else None
 

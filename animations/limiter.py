@@ -112,6 +112,7 @@ class RedisLimiter(_Base):
         self.client = client
         self.prefix = prefix
         self.last_admitted = 0.0
+        # client: a redis-py client (redis.Redis or django-redis's), typed loosely.
         self._script = client.register_script(_SCRIPT)  # type: ignore[attr-defined]
 
     def try_acquire(self, key_id: str, kind: str) -> float:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from config.errors import DomainError
 
-T = TypeVar("T")
+T = TypeVar("T", bound=models.Model)
 
 
 class ReasonForm(forms.Form):
@@ -100,12 +101,12 @@ def apply_each(
             result = action(obj)
         except DomainError as error:
             # Staff read what went wrong below us too (a provider's own words).
-            refused.append(f"{obj.pk}: {error.code} ({error.internal_detail})")  # type: ignore[attr-defined]
+            refused.append(f"{obj.pk}: {error.code} ({error.internal_detail})")
             continue
         note = f"{done}{f' ({result})' if isinstance(result, str) else ''}. Reason: {reason}"
         modeladmin.log_change(request, obj, note)
         if owner is not None:
-            modeladmin.log_change(request, owner(obj), f"{obj._meta.verbose_name} {obj.pk}: {note}")  # type: ignore[attr-defined]
+            modeladmin.log_change(request, owner(obj), f"{obj._meta.verbose_name} {obj.pk}: {note}")
         count += 1
     modeladmin.message_user(request, f"{done}: {count}.", messages.SUCCESS)
     if refused:

@@ -249,6 +249,7 @@ class ReplicaHealth:
         # rather than queue behind it; only the very first check is waited for.
         stale = self._verdicts.get(alias)
         if not checking.acquire(blocking=stale is None):
+            # Only a non-blocking acquire fails, and it is non-blocking when stale is set.
             return stale  # type: ignore[return-value]
         try:
             fresh = self._fresh(alias)

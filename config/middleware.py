@@ -41,6 +41,7 @@ class RequestIdMiddleware:
         # django-structlog reads the header; give it the value we settled on.
         request.META["HTTP_X_REQUEST_ID"] = request_id
         request.__dict__.pop("headers", None)  # a cached_property built from the old META
+        # Our own attribute (HttpRequest has none): the error pages and logs read it.
         request.request_id = request_id  # type: ignore[attr-defined]
         structlog.contextvars.bind_contextvars(request_id=request_id, ip=client_ip(request))
         try:

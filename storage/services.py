@@ -300,6 +300,7 @@ def _put(
     try:
         with open(path, "rb") as fh:
             content = DjangoFile(fh, name=key)
+            # The S3 and OSS backends send a file's content_type when it has one.
             content.content_type = info.content_type  # type: ignore[attr-defined]
             key = store.save(key, content)
     except _BACKEND_ERRORS as exc:
