@@ -39,8 +39,9 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
 
-    def _queue_bind(self, exchange: str, routing_key: str, pattern: str, queue: str) -> None:
-        file = self._exchange_file(exchange)
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str | None, queue: str) -> None:
+        # kombu's own helper (the exchange's bindings file); its stubs predate it.
+        file = self._exchange_file(exchange)  # type: ignore[attr-defined]
         self.control_folder.mkdir(exist_ok=True)
         if not file.exists():
             binding = filesystem.exchange_queue_t(routing_key or "", pattern or "", queue or "")
@@ -55,7 +56,7 @@ class Channel(filesystem.Channel):
                 finally:
                     partial.unlink()
             except OSError as exc:
-                raise filesystem.ChannelError(f"Cannot open {file}") from exc
+                raise ChannelError(f"Cannot open {file}") from exc
         super()._queue_bind(exchange, routing_key, pattern, queue)
 
 
