@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -43,10 +43,16 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from redis.typing import KeyT, StreamIdT
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -72,6 +78,9 @@ BLOCK_SECONDS = 10.0
 QUEUE_LIMIT = 1000
 
 Event = tuple[str, str]  # (id, task JSON)
+# What XRANGE / XREVRANGE (and each stream of XREAD) answer on the clients below,
+# which decode replies (decode_responses=True): redis-py types them bytes | str.
+Entries = list[tuple[str, dict[str, str]]]
 
 
 class StreamEnded(Exception):
@@ -129,14 +138,14 @@ class Hub:
         """Deliver every event appended to ``key`` from now on to ``watcher``."""
         new = key not in self.cursors
         if new:
-            last = await self.redis.xrevrange(key, count=1)
+            last = cast(Entries, await self.redis.xrevrange(key, count=1))
             if key in self.cursors:
                 new = False
             else:
                 self.cursors[key] = last[0][0] if last else "0-0"
         self.watchers.setdefault(key, set()).add(watcher)
         if self.task is None or self.task.done():
-            self.wake_cursor = await self.redis.xadd(self.wake_key, {"w": "1"}, maxlen=1)
+            self.wake_cursor = cast(str, await self.redis.xadd(self.wake_key, {"w": "1"}, maxlen=1))
             await self.redis.expire(self.wake_key, 3600)
             self.task = asyncio.create_task(self._run())
         elif new:
@@ -159,10 +168,16 @@ class Hub:
 
     async def _run(self) -> None:
         while self.watchers:
-            streams = {**self.cursors, self.wake_key: self.wake_cursor}
+            # str keys and ids; redis-py's parameter type is invariant in them.
+            streams = cast(
+                "dict[KeyT, StreamIdT]", {**self.cursors, self.wake_key: self.wake_cursor}
+            )
             try:
-                answer = await self.reader.xread(
-                    streams, block=int(BLOCK_SECONDS * 1000), count=QUEUE_LIMIT
+                answer = cast(
+                    "list[tuple[str, Entries]] | None",
+                    await self.reader.xread(
+                        streams, block=int(BLOCK_SECONDS * 1000), count=QUEUE_LIMIT
+                    ),
                 )
             except outage.REDIS_ERRORS as exc:
                 outage.redis_breaker.failed(events.USE, exc)
@@ -235,10 +250,12 @@ class RedisSource(Source):
             return []
         if "-" not in after:
             after = f"{after}-0"
-        newest = await self.hub.redis.xrevrange(self.key, count=1)
+        newest = cast(Entries, await self.hub.redis.xrevrange(self.key, count=1))
         newest_id = newest[0][0] if newest else "0-0"
         self.after = min(after, newest_id, key=_order)
-        entries = await self.hub.redis.xrange(self.key, min=f"({self.after}", max="+")
+        entries = cast(
+            Entries, await self.hub.redis.xrange(self.key, min=f"({self.after}", max="+")
+        )
         return [(eid, fields.get("task", "")) for eid, fields in entries]
 
     async def next(self, timeout: float) -> list[Event]:
@@ -330,7 +347,7 @@ def _frame(event_id: str, data: str) -> str:
     return f"id: {event_id}\nevent: task\ndata: {data}\n\n"
 
 
-async def task_events(request: HttpRequest) -> HttpResponse:
+async def task_events(request: HttpRequest) -> HttpResponseBase:
     """``GET /api/tasks/events``: the signed-in user's task changes as they happen."""
     if request.method != "GET":
         return _error(405, "method_not_allowed", _("Method not allowed."), Allow="GET")
