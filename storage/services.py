@@ -121,6 +121,23 @@ def mirror_result(
         )
 
 
+# The columns the API shows of a file (``storage.api.serializers.file_json``,
+# ``backend`` and ``key`` for the signed URL): what the hot reads load.
+SHOWN_FILE_FIELDS = (
+    "id",
+    "kind",
+    "backend",
+    "key",
+    "content_type",
+    "size",
+    "width",
+    "height",
+    "duration",
+    "created_at",
+    "deleted_at",
+)
+
+
 def signed_url(file: File, *, expires_in: int | None = None) -> str:
     """A time-limited URL to read ``file``; buckets are never public."""
     seconds = settings.STORAGE_SIGNED_URL_SECONDS if expires_in is None else expires_in

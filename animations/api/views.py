@@ -14,6 +14,7 @@ from accounts.authentication import signed_in_user
 from animations import errors as animation_errors
 from animations import services
 from animations.api.serializers import (
+    TASK_COLUMNS,
     AnimateRequestSerializer,
     QuoteRequestSerializer,
     QuoteSerializer,
@@ -144,7 +145,7 @@ class VideoTaskView(APIView):
         summary="One of your tasks (the same as GET /api/tasks/{task_id}).",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.task_for(signed_in_user(request), task_id)))
+        return Response(task_json(services.shown_task(signed_in_user(request), task_id)))
 
 
 class TaskView(APIView):
@@ -154,7 +155,7 @@ class TaskView(APIView):
         summary="One of your tasks: poll it until it is final.",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.task_for(signed_in_user(request), task_id)))
+        return Response(task_json(services.shown_task(signed_in_user(request), task_id)))
 
     @extend_schema(
         operation_id="tasks_cancel",
@@ -208,4 +209,5 @@ class UserTasksView(ListAPIView):
             signed_in_user(self.request),
             status=query.validated_data.get("status"),
             type=query.validated_data.get("type"),
+            only=TASK_COLUMNS,
         )

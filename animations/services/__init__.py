@@ -21,6 +21,7 @@ state is claimed before (a lease) and recorded after.
 - ``lifecycle``: poll, finish (mirror and capture), fail, cancel, retry, erasure.
 - ``operations``: the dispatcher's beat, support's and operators' tools,
   the checks other apps run against tasks.
+- ``reads``: task detail in one query built once per process (the hottest read).
 - ``common``: the provider's clock and clients, the price, leases and row locks.
 """
 
@@ -61,6 +62,7 @@ from animations.services.operations import (
     slot_usage,
     stuck_tasks,
 )
+from animations.services.reads import FILES, SHOWN_TASK_FIELDS, shown_task
 from animations.services.submission import (
     claim_next_queued,
     fill_slots,
@@ -70,6 +72,8 @@ from animations.services.submission import (
 )
 
 __all__ = [
+    "FILES",
+    "SHOWN_TASK_FIELDS",
     "DispatchReport",
     "Inputs",
     "Quote",
@@ -102,6 +106,7 @@ __all__ = [
     "reservations_match_tasks",
     "resolve_inputs",
     "retry_task",
+    "shown_task",
     "slot_usage",
     "start_task",
     "stuck_tasks",

@@ -4,7 +4,7 @@ user's tasks."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -318,11 +318,14 @@ def task_for(user: User, task_id: Any) -> AnimationTask:
 
 
 def user_tasks(
-    user: User, *, status: str | None = None, type: str | None = None
+    user: User, *, status: str | None = None, type: str | None = None, only: Sequence[str] = ()
 ) -> QuerySet[AnimationTask]:
     """The user's tasks, newest first. Clients know no ``submitting``: asking for
-    ``queued`` includes the tasks whose create call is under way."""
+    ``queued`` includes the tasks whose create call is under way. ``only``: load
+    just these columns."""
     tasks = AnimationTask.objects.filter(user=user).select_related("image", "video", "result")
+    if only:
+        tasks = tasks.only(*only)
     if status == Status.QUEUED:
         tasks = tasks.filter(status__in=[Status.QUEUED, Status.SUBMITTING])
     elif status:
