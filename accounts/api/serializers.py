@@ -15,14 +15,36 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.authentication import check_token_user
 from accounts.models import User
 from config.db_router import use_primary
+from config.rendering import datetime_json
 
 # Contract names of providers; allauth calls WeChat "weixin".
 PROVIDER_NAMES = {"weixin": "wechat"}
 SIGN_IN_PROVIDERS = ["google", "wechat"]
 
 
+def user_json(user: User) -> dict[str, Any]:
+    """The contract's ``user``, built directly (tests hold it equal to
+    ``UserSerializer``'s declared fields rendered by DRF)."""
+    from accounts import services
+
+    verified, linked = services.sign_in_links(user)
+    email = user.email.lower() if user.email else ""
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "display_name": user.display_name,
+        "avatar_url": user.avatar_url or None,
+        "region": user.region,
+        "locale": user.locale,
+        "email_verified": bool(email) and any(a.lower() == email for a in verified),
+        "date_joined": datetime_json(user.date_joined),
+        "providers": sorted({PROVIDER_NAMES.get(p, p) for p in linked}),
+    }
+
+
 class UserSerializer(serializers.ModelSerializer[User]):
-    """The contract's ``user``."""
+    """The contract's ``user``. The fields declare the shape (schema, the tests'
+    reference rendering, with the relations prefetched); ``user_json`` renders it."""
 
     email_verified = serializers.SerializerMethodField()
     avatar_url = serializers.SerializerMethodField()
@@ -64,6 +86,9 @@ class UserSerializer(serializers.ModelSerializer[User]):
     def get_providers(self, user: User) -> list[str]:
         names = {PROVIDER_NAMES.get(a.provider, a.provider) for a in user.socialaccount_set.all()}
         return sorted(names)
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        return user_json(instance)
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -34,6 +33,7 @@ from accounts.api.serializers import (
     TokenPairSerializer,
     UserSerializer,
     WeChatLoginSerializer,
+    user_json,
 )
 from accounts.authentication import access_token, contract_error, signed_in_user
 from accounts.models import User
@@ -57,10 +57,6 @@ TAG_AUTH = ["auth"]
 TAG_USERS = ["users"]
 
 
-def user_queryset() -> QuerySet[User]:
-    return User.objects.prefetch_related("emailaddress_set", "socialaccount_set")
-
-
 def _valid(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
     """The request body, validated (400 in the contract's shape otherwise)."""
     serializer = serializer_class(data=request.data)
@@ -69,7 +65,8 @@ def _valid(serializer_class: type[Serializer], request: Request) -> dict[str, An
 
 
 def _user_data(user: User) -> dict[str, Any]:
-    return UserSerializer(user_queryset().get(pk=user.pk)).data
+    """The user as stored now (a service may just have changed the row)."""
+    return user_json(User.objects.get(pk=user.pk))
 
 
 def _auth_body(user: User, *, method: str, auth_time: int | None = None) -> dict[str, Any]:
@@ -274,7 +271,8 @@ class MeView(APIView):
         summary="The signed-in user.",
     )
     def get(self, request: Request) -> Response:
-        return Response(_user_data(signed_in_user(request)))
+        # Authentication has just read the user from the primary.
+        return Response(user_json(signed_in_user(request)))
 
 
 class PasswordResetView(APIView):

@@ -7,8 +7,23 @@ from rest_framework import serializers
 
 from billing.models import CreditPackage, LedgerEntry, OrderStatus, PackagePrice, PaymentOrder
 from billing.wechat_gateway import TRADE_TYPES
+from config.rendering import datetime_json
 
 WECHAT_TRADE_TYPES = list(TRADE_TYPES)
+
+
+def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry as the contract shows it, built directly (tests hold it equal
+    to ``LedgerEntrySerializer``'s declared fields rendered by DRF)."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "reserved_delta": entry.reserved_delta,
+        "balance_after": entry.balance_after,
+        "ref": entry.ref,
+        "created_at": datetime_json(entry.created_at),
+    }
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
@@ -22,12 +37,23 @@ class LedgerEntrySerializer(serializers.ModelSerializer[LedgerEntry]):
             "ref": {"help_text": "What the entry is for (a task, an order); may be empty."},
         }
 
+    def to_representation(self, instance: LedgerEntry) -> dict[str, Any]:
+        return entry_json(instance)
+
 
 class CreditsSerializer(serializers.Serializer):
     balance = serializers.IntegerField()
     reserved = serializers.IntegerField()
     available = serializers.IntegerField(help_text="balance - reserved")
     recent = LedgerEntrySerializer(many=True, help_text="The latest 20 entries, newest first.")
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "balance": instance["balance"],
+            "reserved": instance["reserved"],
+            "available": instance["available"],
+            "recent": [entry_json(entry) for entry in instance["recent"]],
+        }
 
 
 class PackagePriceSerializer(serializers.ModelSerializer[PackagePrice]):

@@ -1,0 +1,64 @@
+"""``GET /api/auth/me``: the body built by ``user_json`` is exactly what DRF
+renders from ``UserSerializer``'s declared fields (relations prefetched, as
+before), in at most 3 queries: the user with its token generation (from the
+primary), its verified addresses, its providers."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
+from rest_framework import serializers
+from rest_framework.test import APIClient
+
+from accounts.api.serializers import UserSerializer
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from accounts.tokens import issue_tokens
+
+pytestmark = pytest.mark.django_db
+
+
+class ReferenceUserSerializer(UserSerializer):
+    to_representation = serializers.ModelSerializer.to_representation
+
+
+def _me(user: User) -> tuple[APIClient, dict]:
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user, method='password')['access']}"
+    )
+    return client, client.get("/api/auth/me").json()
+
+
+def _reference(user: User) -> dict:
+    fresh = User.objects.prefetch_related("emailaddress_set", "socialaccount_set").get(pk=user.pk)
+    return dict(ReferenceUserSerializer(fresh).data)
+
+
+def test_me_of_a_verified_user_with_providers_is_the_declared_shape() -> None:
+    user = UserFactory(email="Mixed.Case@example.com", avatar_url="https://example.com/a.png")
+    EmailAddress.objects.create(user=user, email="mixed.case@example.com", verified=True)
+    SocialAccount.objects.create(user=user, provider="google", uid="g-1", extra_data={})
+    SocialAccount.objects.create(user=user, provider="weixin", uid="w-1", extra_data={})
+    _client, body = _me(user)
+    assert body == _reference(user)
+    assert body["email_verified"] is True
+    assert body["providers"] == ["google", "wechat"]
+
+
+def test_me_of_an_unverified_user_without_providers_is_the_declared_shape() -> None:
+    user = UserFactory(avatar_url="")
+    EmailAddress.objects.create(user=user, email="other@example.com", verified=True)
+    EmailAddress.objects.create(user=user, email=user.email, verified=False)
+    _client, body = _me(user)
+    assert body == _reference(user)
+    assert (body["email_verified"], body["providers"], body["avatar_url"]) == (False, [], None)
+
+
+def test_me_takes_three_queries(django_assert_max_num_queries) -> None:
+    user = UserFactory()
+    SocialAccount.objects.create(user=user, provider="google", uid="g-2", extra_data={})
+    client, _body = _me(user)
+    with django_assert_max_num_queries(3):
+        assert client.get("/api/auth/me").status_code == 200
