@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection, connections
 from django.utils import timezone
 
@@ -133,10 +134,28 @@ def locked(task: AnimationTask) -> AnimationTask:
     return AnimationTask.objects.select_for_update().get(pk=task.pk)
 
 
+# Set while a kicked dispatcher run is on its way (at most a beat interval);
+# the run clears it as it starts.
+KICK_KEY = "animations:dispatch_kicked"
+
+
 def kick() -> None:
     """Run the dispatcher soon. The task is already committed and the beat runs
     the dispatcher anyway, so a broker that is down (or frozen) costs the request
-    one bounded try, and then nothing while ``config.outage`` leaves it alone."""
+    one bounded try, and then nothing while ``config.outage`` leaves it alone.
+
+    Kicks coalesce: while a kicked run has not started yet (``KICK_KEY``, for at
+    most one beat interval) another kick sends nothing, since that run will see
+    this task too. A run clears the key as it starts, so a task committed after
+    that gets a run of its own: the first job of a quiet platform starts at once,
+    and a burst of creates costs one queued run, not one each."""
     from animations import tasks
 
+    if not cache.add(KICK_KEY, 1, timeout=settings.ANIMATIONS_DISPATCH_INTERVAL):
+        return
     outage.enqueue(tasks.dispatch, use="dispatch_kick")
+
+
+def kick_started() -> None:
+    """A dispatcher run starts: the next task committed deserves a kick again."""
+    cache.delete(KICK_KEY)
