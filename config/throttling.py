@@ -60,6 +60,9 @@ class ClientAddressThrottle(throttling.SimpleRateThrottle):
     one Redis call."""
 
     _window: tuple[int, float] | None = None
+    # Set by DRF from the rate (its stubs leave them undeclared).
+    num_requests: int
+    duration: int
 
     def allow_request(self, request: Any, view: Any) -> bool:
         backend = caches["default"]  # DRF's self.cache is the proxy to it
@@ -136,5 +139,8 @@ class ScopedRateThrottle(ClientAddressThrottle, throttling.ScopedRateThrottle):
         if not self.scope:
             return True
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        num_requests, duration = self.parse_rate(self.rate)
+        if num_requests is None or duration is None:
+            return True  # no rate for the scope: DRF lets it through too
+        self.num_requests, self.duration = num_requests, duration
         return super().allow_request(request, view)

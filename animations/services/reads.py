@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import Field, ForeignKey, Model
 from django.db.models.expressions import Col
 
 from accounts.models import User
@@ -50,8 +51,24 @@ SHOWN_TASK_FIELDS = (
 FILES = ("image", "video", "result")
 
 
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
+
+
+def _column(model: type[Model], name: str) -> str:
+    return str(_field(model, name).column)
+
+
+def _relation(name: str) -> ForeignKey:
+    field = AnimationTask._meta.get_field(name)
+    assert isinstance(field, ForeignKey)
+    return field
+
+
 @functools.cache
-def _loaded(model: type) -> tuple[str, ...]:
+def _loaded(model: type[Model]) -> tuple[str, ...]:
     """The shown fields in the model's own order, the order ``from_db`` expects."""
     shown = SHOWN_TASK_FIELDS if model is AnimationTask else SHOWN_FILE_FIELDS
     return tuple(f.name for f in model._meta.concrete_fields if f.name in shown)
@@ -62,19 +79,19 @@ def _task_sql(alias: str) -> str:
     """The query, from the models' metadata, quoted for the alias's backend."""
     q = connections[alias].ops.quote_name
     task, file = AnimationTask._meta, File._meta
-    columns = [f"t.{q(task.get_field(name).column)}" for name in _loaded(AnimationTask)]
+    columns = [f"t.{q(_column(AnimationTask, name))}" for name in _loaded(AnimationTask)]
     joins = []
     for n, relation in enumerate(FILES):
         f = f"f{n}"
-        columns += [f"{f}.{q(file.get_field(name).column)}" for name in _loaded(File)]
+        columns += [f"{f}.{q(_column(File, name))}" for name in _loaded(File)]
         joins.append(
             f"LEFT JOIN {q(file.db_table)} {f} "
-            f"ON {f}.{q(file.pk.column)} = t.{q(task.get_field(relation).column)}"
+            f"ON {f}.{q(file.pk.column)} = t.{q(_column(AnimationTask, relation))}"
         )
     # Identifiers from the models only; the values are parameters.
     return (
         f"SELECT {', '.join(columns)} FROM {q(task.db_table)} t {' '.join(joins)} "  # noqa: S608
-        f"WHERE t.{q(task.pk.column)} = %s AND t.{q(task.get_field('user').column)} = %s"
+        f"WHERE t.{q(task.pk.column)} = %s AND t.{q(_column(AnimationTask, 'user'))} = %s"
     )
 
 
@@ -88,7 +105,7 @@ def shown_task(user: User, task_id: Any) -> AnimationTask:
     alias = router.db_for_read(AnimationTask)
     connection = connections[alias]
     task_id_field = AnimationTask._meta.pk
-    user_field = AnimationTask._meta.get_field("user")
+    user_field = _relation("user")
     params = [
         task_id_field.get_db_prep_value(pk, connection),
         user_field.get_db_prep_value(user.pk, connection),
@@ -114,13 +131,13 @@ def _task_from_row(alias: str, connection: Any, row: tuple[Any, ...]) -> Animati
             else File.from_db(alias, list(_loaded(File)), _convert(File, values, connection))
         )
         # The foreign key's id and its cached object, as select_related leaves them.
-        field = AnimationTask._meta.get_field(relation)
+        field = _relation(relation)
         setattr(task, field.attname, None if file is None else file.pk)
         field.set_cached_value(task, file)
     return task
 
 
-def _convert(model: type, values: tuple[Any, ...], connection: Any) -> list[Any]:
+def _convert(model: type[Model], values: tuple[Any, ...], connection: Any) -> list[Any]:
     """Column values as the ORM hands them to a model (UUIDs, aware datetimes...)."""
     converted = []
     for (column, converters), value in zip(
@@ -133,17 +150,14 @@ def _convert(model: type, values: tuple[Any, ...], connection: Any) -> list[Any]
 
 
 @functools.cache
-def _converters(model: type, alias: str) -> tuple[tuple[Col, tuple[Any, ...]], ...]:
+def _converters(model: type[Model], alias: str) -> tuple[tuple[Col, tuple[Any, ...]], ...]:
     """Per shown column: the backend's and the field's converters, as the compiler finds them."""
     connection = connections[alias]
     out = []
     for name in _loaded(model):
-        field = model._meta.get_field(name)
+        field = _field(model, name)
         column = Col(model._meta.db_table, field)
-        out.append(
-            (
-                column,
-                (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)),
-            )
-        )
+        # Field.get_db_converters is Django's (the compiler's source), missing from the stubs.
+        own = field.get_db_converters(connection)  # type: ignore[attr-defined]
+        out.append((column, (*connection.ops.get_db_converters(column), *own)))
     return tuple(out)
