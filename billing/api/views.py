@@ -49,13 +49,8 @@ class CreditsView(APIView):
         summary="Your credits: balance, reserved, available, and the latest entries.",
     )
     def get(self, request: Request) -> Response:
-        account = services.account_for(signed_in_user(request))
-        data = {
-            "balance": account.balance,
-            "reserved": account.reserved,
-            "available": account.available,
-            "recent": services.recent_entries(signed_in_user(request)),
-        }
+        # A plain read (no get_or_create): a credits GET must not pin its user.
+        data = services.shown_credits(signed_in_user(request))
         return Response(CreditsSerializer(data).data)
 
 

@@ -53,6 +53,7 @@ from billing.services.orders import (
     settle_unpaid,
     user_orders,
 )
+from billing.services.reads import shown_credits
 from billing.services.refunds import (
     reconcile_refunds,
     record_refund,
@@ -100,6 +101,7 @@ __all__ = [
     "settle_paid",
     "settle_refund",
     "settle_unpaid",
+    "shown_credits",
     "signup_bonus",
     "user_entries",
     "user_orders",

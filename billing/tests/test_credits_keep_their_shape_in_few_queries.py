@@ -1,6 +1,6 @@
 """``GET /api/users/credits``: the body is exactly what DRF renders from
-``CreditsSerializer``'s declared fields, in at most 3 queries (the user, the
-account, the latest entries) however many entries there are."""
+``CreditsSerializer``'s declared fields, in at most 2 queries (the user; the
+account with its latest entries) however many entries there are."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class ReferenceCreditsSerializer(CreditsSerializer):
     to_representation = serializers.Serializer.to_representation
 
 
-def test_credits_body_is_the_declared_shape_in_three_queries(django_assert_max_num_queries) -> None:
+def test_credits_body_is_the_declared_shape_in_two_queries(django_assert_max_num_queries) -> None:
     user = UserFactory()
     services.grant_bonus(user, 100, key="seed")
     for n in range(25):
@@ -36,7 +36,7 @@ def test_credits_body_is_the_declared_shape_in_three_queries(django_assert_max_n
         HTTP_AUTHORIZATION=f"Bearer {issue_tokens(user, method='password')['access']}"
     )
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         body = client.get("/api/users/credits").json()
 
     account = services.account_for(user)
