@@ -1,7 +1,7 @@
 """``GET /api/auth/me``: the body built by ``user_json`` is exactly what DRF
 renders from ``UserSerializer``'s declared fields (relations prefetched, as
-before), in at most 3 queries: the user with its token generation (from the
-primary), its verified addresses, its providers."""
+before), in at most 2 queries: the user with its token generation (from the
+primary); its verified addresses and its providers in one."""
 
 from __future__ import annotations
 
@@ -56,9 +56,9 @@ def test_me_of_an_unverified_user_without_providers_is_the_declared_shape() -> N
     assert (body["email_verified"], body["providers"], body["avatar_url"]) == (False, [], None)
 
 
-def test_me_takes_three_queries(django_assert_max_num_queries) -> None:
+def test_me_takes_two_queries(django_assert_max_num_queries) -> None:
     user = UserFactory()
     SocialAccount.objects.create(user=user, provider="google", uid="g-2", extra_data={})
     client, _body = _me(user)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert client.get("/api/auth/me").status_code == 200
