@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from config.tests.worker_process import ROOT, free_port
+from config.tests.worker_process import ROOT, free_port, stop_process
 
 _PR_SET_PDEATHSIG = 1
 # Looked up here, in the parent: the child runs only this call before exec (no
@@ -127,12 +127,7 @@ class OwnServer:
         if self.process is None or self.process.poll() is not None:
             return
         self.thaw()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 class RedisServer(OwnServer):
@@ -363,14 +358,7 @@ class WebProcess:
         return self.log.read_text().splitlines()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")
