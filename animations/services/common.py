@@ -134,8 +134,7 @@ def locked(task: AnimationTask) -> AnimationTask:
     return AnimationTask.objects.select_for_update().get(pk=task.pk)
 
 
-# Set while a kicked dispatcher run is on its way (at most a beat interval);
-# the run clears it as it starts.
+# Set for one beat interval after a kick sent a dispatcher run.
 KICK_KEY = "animations:dispatch_kicked"
 
 
@@ -144,18 +143,14 @@ def kick() -> None:
     the dispatcher anyway, so a broker that is down (or frozen) costs the request
     one bounded try, and then nothing while ``config.outage`` leaves it alone.
 
-    Kicks coalesce: while a kicked run has not started yet (``KICK_KEY``, for at
-    most one beat interval) another kick sends nothing, since that run will see
-    this task too. A run clears the key as it starts, so a task committed after
-    that gets a run of its own: the first job of a quiet platform starts at once,
-    and a burst of creates costs one queued run, not one each."""
+    At most one kicked run per beat interval (``KICK_KEY`` lives that long): the
+    first job of a quiet platform starts at once, and a burst of creates costs
+    one extra run a second, not one each. A task committed while the key lives
+    waits for the next run, kicked or beat, at most one interval, as any task
+    waits for its next step. (A key cleared by every run let a steady stream of
+    creates keep both workers busy with back-to-back runs.)"""
     from animations import tasks
 
     if not cache.add(KICK_KEY, 1, timeout=settings.ANIMATIONS_DISPATCH_INTERVAL):
         return
     outage.enqueue(tasks.dispatch, use="dispatch_kick")
-
-
-def kick_started() -> None:
-    """A dispatcher run starts: the next task committed deserves a kick again."""
-    cache.delete(KICK_KEY)

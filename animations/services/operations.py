@@ -22,7 +22,7 @@ from animations.models import (
     AnimationTask,
     Status,
 )
-from animations.services.common import kick_started, lease, locked
+from animations.services.common import lease, locked
 from animations.services.lifecycle import poll_due, poll_task
 from animations.services.submission import fill_slots, reconcile_submits
 from billing import services as billing
@@ -38,7 +38,6 @@ class DispatchReport:
 def dispatch() -> DispatchReport:
     """One beat of the dispatcher: settle lost submits, fill free slots, poll due
     tasks, then fill the slots those polls freed."""
-    kick_started()
     report = DispatchReport()
     report.reconciled = reconcile_submits()
     report.submitted = fill_slots()
