@@ -55,8 +55,14 @@ def account_for(user: User) -> CreditAccount:
 
 
 def _locked_account(user: User) -> CreditAccount:
-    account_for(user)
-    return CreditAccount.objects.select_for_update().get(user=user)
+    """The user's account, row-locked for the transaction (created first, if it
+    is truly missing: reads are READ COMMITTED, so the miss locks no gap and a
+    concurrent first creation ends in ``get_or_create``'s unique-key retry)."""
+    account = CreditAccount.objects.select_for_update().filter(user=user).first()
+    if account is None:
+        account_for(user)
+        account = CreditAccount.objects.select_for_update().get(user=user)
+    return account
 
 
 def _earlier(account: CreditAccount, key: str) -> LedgerEntry | None:
