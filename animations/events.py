@@ -98,10 +98,9 @@ def publish(task_pk: Any) -> str | None:
     event's id, or None when nothing was appended (a newer state of the task was
     published already, or the store could not be reached: never an error)."""
     from animations.api.serializers import task_json
+    from animations.services.reads import committed_task
 
-    task = (
-        AnimationTask.objects.select_related("image", "video", "result").filter(pk=task_pk).first()
-    )
+    task = committed_task(task_pk)
     if task is None:
         return None
     data = json.dumps(task_json(task), separators=(",", ":"))

@@ -81,7 +81,7 @@ class _AnimateView(APIView):
             video_id=data.get("video_id"),
             video_url=data.get("video_url"),
         )
-        return Response(TaskSerializer(task).data, status=status.HTTP_202_ACCEPTED)
+        return Response(task_json(task), status=status.HTTP_202_ACCEPTED)
 
 
 class _CreateSchema(TypedDict):

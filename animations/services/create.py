@@ -38,16 +38,29 @@ class Inputs:
 
 
 def _own_file(user: User, file_id: Any, *, kind: str, attr: str) -> File:
-    try:
-        pk = uuid.UUID(str(file_id))
-    except ValueError as exc:
-        raise InputNotFound(attr=attr) from exc
-    file = File.objects.filter(pk=pk, owner=user, deleted_at__isnull=True).first()
-    if file is None:
-        raise InputNotFound(attr=attr)
-    if file.kind != kind:
-        raise InvalidInput(f"This file is not a {kind}.", attr=attr)
-    return file
+    return _own_files(user, [(file_id, kind, attr)])[0]
+
+
+def _own_files(user: User, wanted: Sequence[tuple[Any, str, str]]) -> list[File]:
+    """The user's live files for ``(id, kind, attr)`` in one query, in order; the
+    first one missing (or another user's) or of the wrong kind is refused, with
+    its ``attr``."""
+    pks = []
+    for file_id, _kind, attr in wanted:
+        try:
+            pks.append(uuid.UUID(str(file_id)))
+        except ValueError as exc:
+            raise InputNotFound(attr=attr) from exc
+    found = {f.pk: f for f in File.objects.filter(pk__in=pks, owner=user, deleted_at__isnull=True)}
+    files = []
+    for pk, (_file_id, kind, attr) in zip(pks, wanted, strict=True):
+        file = found.get(pk)
+        if file is None:
+            raise InputNotFound(attr=attr)
+        if file.kind != kind:
+            raise InvalidInput(f"This file is not a {kind}.", attr=attr)
+        files.append(file)
+    return files
 
 
 def resolve_inputs(
@@ -76,12 +89,16 @@ def resolve_inputs(
     if (video_id is None) == (not video_url):
         raise InvalidInput("Give exactly one of video_id or video_url.", attr="video_id")
     model = MODELS[type]
-    image: File | None = None
-    video: File | None = None
-    if image_id is not None:
-        image = _own_file(user, image_id, kind=FileKind.IMAGE, attr="image_id")
-    if video_id is not None:
-        video = _own_file(user, video_id, kind=FileKind.VIDEO, attr="video_id")
+    wanted = [
+        (file_id, kind, attr)
+        for file_id, kind, attr in (
+            (image_id, FileKind.IMAGE, "image_id"),
+            (video_id, FileKind.VIDEO, "video_id"),
+        )
+        if file_id is not None
+    ]
+    own = dict(zip([attr for _id, _kind, attr in wanted], _own_files(user, wanted), strict=True))
+    image, video = own.get("image_id"), own.get("video_id")
     if video is not None and not video.duration:
         raise InvalidInput("The video's duration is unknown.", attr="video_id")
     if image is not None and video is not None:

@@ -1,6 +1,8 @@
 """Task detail, the platform's hottest read (every console polls the task it
 shows): the user's own task and its three files in one query whose SQL is
-built once per process.
+built once per process. Live updates read a task the same way once its change
+commits (``committed_task``), so every create, poll and finish pays for that
+read too.
 
 Django compiles a queryset on every evaluation; for this read that cost five
 times the query itself (select_related over three files, about 1 ms a
@@ -49,6 +51,8 @@ SHOWN_TASK_FIELDS = (
     "error_message",
 )
 FILES = ("image", "video", "result")
+# Loaded besides: whose task it is and its version (what a live update needs).
+LOADED_TASK_FIELDS = (*SHOWN_TASK_FIELDS, "user", "updated_at")
 
 
 def _field(model: type[Model], name: str) -> Field:
@@ -69,14 +73,16 @@ def _relation(name: str) -> ForeignKey:
 
 @functools.cache
 def _loaded(model: type[Model]) -> tuple[str, ...]:
-    """The shown fields in the model's own order, the order ``from_db`` expects."""
-    shown = SHOWN_TASK_FIELDS if model is AnimationTask else SHOWN_FILE_FIELDS
-    return tuple(f.name for f in model._meta.concrete_fields if f.name in shown)
+    """The loaded fields' attributes in the model's own order, the order
+    ``from_db`` expects."""
+    shown = LOADED_TASK_FIELDS if model is AnimationTask else SHOWN_FILE_FIELDS
+    return tuple(f.attname for f in model._meta.concrete_fields if f.name in shown)
 
 
 @functools.cache
-def _task_sql(alias: str) -> str:
-    """The query, from the models' metadata, quoted for the alias's backend."""
+def _task_sql(alias: str, *, owned: bool) -> str:
+    """The query, from the models' metadata, quoted for the alias's backend: by
+    the task's id, and its owner's when ``owned``."""
     q = connections[alias].ops.quote_name
     task, file = AnimationTask._meta, File._meta
     columns = [f"t.{q(_column(AnimationTask, name))}" for name in _loaded(AnimationTask)]
@@ -89,9 +95,12 @@ def _task_sql(alias: str) -> str:
             f"ON {f}.{q(file.pk.column)} = t.{q(_column(AnimationTask, relation))}"
         )
     # Identifiers from the models only; the values are parameters.
+    where = f"t.{q(task.pk.column)} = %s"
+    if owned:
+        where += f" AND t.{q(_column(AnimationTask, 'user'))} = %s"
     return (
         f"SELECT {', '.join(columns)} FROM {q(task.db_table)} t {' '.join(joins)} "  # noqa: S608
-        f"WHERE t.{q(task.pk.column)} = %s AND t.{q(_column(AnimationTask, 'user'))} = %s"
+        f"WHERE {where}"
     )
 
 
@@ -102,20 +111,29 @@ def shown_task(user: User, task_id: Any) -> AnimationTask:
         pk = uuid.UUID(str(task_id))
     except ValueError as exc:
         raise TaskNotFound() from exc
+    task = _read(pk, user.pk)
+    if task is None:
+        raise TaskNotFound()
+    return task
+
+
+def committed_task(task_pk: Any) -> AnimationTask | None:
+    """The task with its files as a live update shows it (and whose it is, and its
+    ``updated_at``), read where the router sends the caller's reads: after a
+    write, the primary."""
+    return _read(task_pk, None)
+
+
+def _read(pk: Any, user_pk: Any) -> AnimationTask | None:
     alias = router.db_for_read(AnimationTask)
     connection = connections[alias]
-    task_id_field = AnimationTask._meta.pk
-    user_field = _relation("user")
-    params = [
-        task_id_field.get_db_prep_value(pk, connection),
-        user_field.get_db_prep_value(user.pk, connection),
-    ]
+    params = [AnimationTask._meta.pk.get_db_prep_value(pk, connection)]
+    if user_pk is not None:
+        params.append(_relation("user").get_db_prep_value(user_pk, connection))
     with connection.cursor() as cursor:
-        cursor.execute(_task_sql(alias), params)
+        cursor.execute(_task_sql(alias, owned=user_pk is not None), params)
         row = cursor.fetchone()
-    if row is None:
-        raise TaskNotFound()
-    return _task_from_row(alias, connection, row)
+    return None if row is None else _task_from_row(alias, connection, row)
 
 
 def _task_from_row(alias: str, connection: Any, row: tuple[Any, ...]) -> AnimationTask:

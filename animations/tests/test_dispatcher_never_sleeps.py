@@ -39,6 +39,7 @@ def test_a_spent_query_rate_polls_what_it_allows_and_leaves_the_rest_due(
     provider.configure(schedule_delay=1e9, max_concurrency=3)
     settings.DASHSCOPE_MAX_IN_FLIGHT = 3
     ids = [create(funded_user(1000)).json()["id"] for _ in range(3)]
+    services.fill_slots()  # the first create kicked a run; the others wait for the next
     assert set(AnimationTask.objects.values_list("status", flat=True)) == {"submitted"}
     settings.ANIMATIONS_TIME_SCALE = 1.0
     settings.DASHSCOPE_QUERY_RPS = 2
