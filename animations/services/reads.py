@@ -10,7 +10,8 @@ request on the benchmark machine against 0.2 ms for the same SQL). The SQL
 here is made from the models' own metadata, so a renamed column follows; the
 connection is the one the router picks for the read (replica, or the primary
 when the request is pinned); the rows become ordinary model instances with
-only the shown columns loaded (the rest deferred, as ``QuerySet.only`` does).
+only the shown columns loaded (the rest deferred, as ``QuerySet.only`` does;
+``config.rows``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import uuid
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, ForeignKey, Model
-from django.db.models.expressions import Col
+from django.db.models import ForeignKey
 
 from accounts.models import User
 from animations.errors import TaskNotFound
 from animations.models import AnimationTask
+from config import rows
 from storage.models import File
 from storage.services import SHOWN_FILE_FIELDS
 
@@ -55,28 +56,18 @@ FILES = ("image", "video", "result")
 LOADED_TASK_FIELDS = (*SHOWN_TASK_FIELDS, "user", "updated_at")
 
 
-def _field(model: type[Model], name: str) -> Field:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field
-
-
-def _column(model: type[Model], name: str) -> str:
-    return str(_field(model, name).column)
-
-
 def _relation(name: str) -> ForeignKey:
     field = AnimationTask._meta.get_field(name)
     assert isinstance(field, ForeignKey)
     return field
 
 
-@functools.cache
-def _loaded(model: type[Model]) -> tuple[str, ...]:
-    """The loaded fields' attributes in the model's own order, the order
-    ``from_db`` expects."""
-    shown = LOADED_TASK_FIELDS if model is AnimationTask else SHOWN_FILE_FIELDS
-    return tuple(f.attname for f in model._meta.concrete_fields if f.name in shown)
+def _task_fields() -> tuple[str, ...]:
+    return rows.loaded(AnimationTask, LOADED_TASK_FIELDS)
+
+
+def _file_fields() -> tuple[str, ...]:
+    return rows.loaded(File, SHOWN_FILE_FIELDS)
 
 
 @functools.cache
@@ -85,19 +76,19 @@ def _task_sql(alias: str, *, owned: bool) -> str:
     the task's id, and its owner's when ``owned``."""
     q = connections[alias].ops.quote_name
     task, file = AnimationTask._meta, File._meta
-    columns = [f"t.{q(_column(AnimationTask, name))}" for name in _loaded(AnimationTask)]
+    columns = [rows.select_list(alias, AnimationTask, _task_fields(), "t.")]
     joins = []
     for n, relation in enumerate(FILES):
         f = f"f{n}"
-        columns += [f"{f}.{q(_column(File, name))}" for name in _loaded(File)]
+        columns.append(rows.select_list(alias, File, _file_fields(), f"{f}."))
         joins.append(
             f"LEFT JOIN {q(file.db_table)} {f} "
-            f"ON {f}.{q(file.pk.column)} = t.{q(_column(AnimationTask, relation))}"
+            f"ON {f}.{q(file.pk.column)} = t.{q(rows.column(AnimationTask, relation))}"
         )
     # Identifiers from the models only; the values are parameters.
     where = f"t.{q(task.pk.column)} = %s"
     if owned:
-        where += f" AND t.{q(_column(AnimationTask, 'user'))} = %s"
+        where += f" AND t.{q(rows.column(AnimationTask, 'user'))} = %s"
     return (
         f"SELECT {', '.join(columns)} FROM {q(task.db_table)} t {' '.join(joins)} "  # noqa: S608
         f"WHERE {where}"
@@ -133,49 +124,17 @@ def _read(pk: Any, user_pk: Any) -> AnimationTask | None:
     with connection.cursor() as cursor:
         cursor.execute(_task_sql(alias, owned=user_pk is not None), params)
         row = cursor.fetchone()
-    return None if row is None else _task_from_row(alias, connection, row)
+    return None if row is None else _task_from_row(alias, row)
 
 
-def _task_from_row(alias: str, connection: Any, row: tuple[Any, ...]) -> AnimationTask:
-    width, file_width = len(_loaded(AnimationTask)), len(_loaded(File))
-    task = AnimationTask.from_db(
-        alias, list(_loaded(AnimationTask)), _convert(AnimationTask, row[:width], connection)
-    )
+def _task_from_row(alias: str, row: tuple[Any, ...]) -> AnimationTask:
+    width, file_width = len(_task_fields()), len(_file_fields())
+    task = rows.instance(AnimationTask, alias, _task_fields(), row[:width])
     for n, relation in enumerate(FILES):
         values = row[width + n * file_width : width + (n + 1) * file_width]
-        file = (
-            None
-            if values[0] is None
-            else File.from_db(alias, list(_loaded(File)), _convert(File, values, connection))
-        )
+        file = None if values[0] is None else rows.instance(File, alias, _file_fields(), values)
         # The foreign key's id and its cached object, as select_related leaves them.
         field = _relation(relation)
         setattr(task, field.attname, None if file is None else file.pk)
         field.set_cached_value(task, file)
     return task
-
-
-def _convert(model: type[Model], values: tuple[Any, ...], connection: Any) -> list[Any]:
-    """Column values as the ORM hands them to a model (UUIDs, aware datetimes...)."""
-    converted = []
-    for (column, converters), value in zip(
-        _converters(model, connection.alias), values, strict=True
-    ):
-        for convert in converters:
-            value = convert(value, column, connection)
-        converted.append(value)
-    return converted
-
-
-@functools.cache
-def _converters(model: type[Model], alias: str) -> tuple[tuple[Col, tuple[Any, ...]], ...]:
-    """Per shown column: the backend's and the field's converters, as the compiler finds them."""
-    connection = connections[alias]
-    out = []
-    for name in _loaded(model):
-        field = _field(model, name)
-        column = Col(model._meta.db_table, field)
-        # Field.get_db_converters is Django's (the compiler's source), missing from the stubs.
-        own = field.get_db_converters(connection)  # type: ignore[attr-defined]
-        out.append((column, (*connection.ops.get_db_converters(column), *own)))
-    return tuple(out)
