@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from django.db import connections, router
 from django.http import HttpRequest
@@ -30,6 +30,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.i18n import activate_for
 from accounts.models import User
+from config import rows
 from config.db_router import use_primary
 
 
@@ -72,7 +73,15 @@ def access_token(request: Request) -> Token | None:
 # (AuthUser: AbstractBaseUser or TokenUser), which no concrete override can match;
 # the user model here is accounts.User (AUTH_USER_MODEL), what get_user() loads.
 class JWTAuthentication(_Base):
+    """A view whose ``reads_sign_in_links`` is true (``me``) gets the user's
+    sign-in links read with the user, in the same query."""
+
+    with_links = False
+
     def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]  # see above
+        # DRF makes the authenticators per request, so this is the request's own.
+        view = (request.parser_context or {}).get("view")
+        self.with_links = bool(getattr(view, "reads_sign_in_links", False))
         try:
             result = super().authenticate(request)
         except exceptions.AuthenticationFailed as exc:
@@ -93,7 +102,7 @@ class JWTAuthentication(_Base):
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         with use_primary():
-            user = _user_by_id(user_id)
+            user = _user_by_id(user_id, with_links=self.with_links)
         if user is None:
             raise exceptions.AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -103,24 +112,43 @@ class JWTAuthentication(_Base):
 
 
 @functools.cache
-def _user_sql(alias: str) -> str:
+def _user_sql(alias: str, *, with_links: bool) -> tuple[str, tuple[Any, ...]]:
+    """The query and its leading parameters (the sign-in links' columns')."""
     q = connections[alias].ops.quote_name
     meta = User._meta
-    columns = ", ".join(q(f.column) for f in meta.concrete_fields)
+    columns = rows.select_list(alias, User, rows.loaded(User), "u.")
+    params: list[Any] = []
+    if with_links:
+        from accounts import services
+
+        links, params = services.sign_in_links_columns(alias, "u")
+        columns += f", {links}"
     # Identifiers from the model only; the id is a parameter.
-    return f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(meta.pk.column)} = %s"  # noqa: S608
+    return (
+        f"SELECT {columns} FROM {q(meta.db_table)} u WHERE u.{q(meta.pk.column)} = %s",  # noqa: S608
+        tuple(params),
+    )
 
 
-def _user_by_id(user_id: object) -> User | None:
-    """The whole user row (what ``User.objects.get`` loads), or None."""
+def _user_by_id(user_id: object, *, with_links: bool = False) -> User | None:
+    """The whole user row (what ``User.objects.get`` loads), or None; with its
+    sign-in links (``accounts.services.with_sign_in_links``) when asked."""
     try:
         pk = uuid.UUID(str(user_id))
     except ValueError:
         return None
     alias = router.db_for_read(User)
-    found = list(
-        User.objects.db_manager(alias).raw(
-            _user_sql(alias), [User._meta.pk.get_db_prep_value(pk, connections[alias])]
-        )
-    )
-    return found[0] if found else None
+    connection = connections[alias]
+    sql, params = _user_sql(alias, with_links=with_links)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, User._meta.pk.get_db_prep_value(pk, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = rows.loaded(User)
+    user = rows.instance(User, alias, fields, row[: len(fields)])
+    if with_links:
+        from accounts import services
+
+        services.with_sign_in_links(user, row[len(fields) :])
+    return user

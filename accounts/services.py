@@ -547,20 +547,74 @@ def erase_account(user: User) -> None:
     user.refresh_from_db()
 
 
-def sign_in_links(user: User) -> tuple[list[str], list[str]]:
-    """The account's verified email addresses and its linked providers (allauth's
-    ids): ``/api/auth/me`` is read on every page of the console, so both come in
-    one ``UNION ALL`` whose SQL is built once per process, read where the router
-    sends reads (Django compiling two querysets cost more than the queries)."""
+@dataclass(frozen=True)
+class SignInLinks:
+    """How an account can sign in, as ``/api/auth/me`` shows it."""
+
+    email_verified: bool  # its email is one of its verified addresses
+    providers: tuple[str, ...]  # allauth's ids of its linked providers
+
+
+# Where ``with_sign_in_links`` leaves them on a user read by authentication.
+_JOINED = "_sign_in_links"
+
+
+def sign_in_links(user: User) -> SignInLinks:
+    """The account's sign-in links: ``/api/auth/me`` is read on every page of the
+    console, so authentication reads them with the user in one query for that
+    view (``sign_in_links_columns``); anywhere else both come in one ``UNION
+    ALL`` whose SQL is built once per process, read where the router sends reads
+    (Django compiling two querysets cost more than the queries)."""
+    joined = user.__dict__.get(_JOINED)
+    if isinstance(joined, SignInLinks):
+        return joined
     alias = router.db_for_read(EmailAddress)
     connection = connections[alias]
     user_id = EmailAddress._meta.get_field("user").get_db_prep_value(user.pk, connection)
     with connection.cursor() as cursor:
         cursor.execute(_sign_in_links_sql(alias), [user_id, True, user_id])
         rows = cursor.fetchall()
-    verified = [value for source, value in rows if source == "e"]
-    linked = [value for source, value in rows if source == "s"]
-    return verified, linked
+    email = user.email.lower() if user.email else ""
+    return SignInLinks(
+        email_verified=bool(email)
+        and any(value.lower() == email for source, value in rows if source == "e"),
+        providers=tuple(value for source, value in rows if source == "s"),
+    )
+
+
+def sign_in_links_columns(alias: str, user_table: str) -> tuple[str, list[Any]]:
+    """Two more select-list columns for a query of the user table aliased
+    ``user_table``: whether its email is a verified address (1/0) and its linked
+    providers (comma-separated), each a lookup by the user's id; and their
+    parameters, which come before the query's own."""
+    q = connections[alias].ops.quote_name
+    email, social = EmailAddress._meta, SocialAccount._meta
+    user = User._meta
+
+    def column(meta: Any, name: str) -> str:
+        return q(meta.get_field(name).column)
+
+    u = f"{user_table}.{q(user.pk.column)}"
+    u_email = f"{user_table}.{column(user, 'email')}"
+    # Identifiers from the models only; the values are parameters.
+    return (
+        f"({u_email} <> '' AND EXISTS(SELECT 1 FROM {q(email.db_table)} e "  # noqa: S608
+        f"WHERE e.{column(email, 'user')} = {u} AND e.{column(email, 'verified')} = %s "
+        f"AND LOWER(e.{column(email, 'email')}) = LOWER({u_email}))), "
+        f"(SELECT GROUP_CONCAT(s.{column(social, 'provider')}) FROM {q(social.db_table)} s "
+        f"WHERE s.{column(social, 'user')} = {u})",
+        [True],
+    )
+
+
+def with_sign_in_links(user: User, values: tuple[Any, ...]) -> User:
+    """``user``, carrying the two ``sign_in_links_columns`` values its query read
+    (so ``sign_in_links`` asks nothing more)."""
+    verified, providers = values
+    user.__dict__[_JOINED] = SignInLinks(
+        email_verified=bool(verified), providers=tuple(p for p in (providers or "").split(",") if p)
+    )
+    return user
 
 
 @functools.cache

@@ -27,8 +27,7 @@ def user_json(user: User) -> dict[str, Any]:
     ``UserSerializer``'s declared fields rendered by DRF)."""
     from accounts import services
 
-    verified, linked = services.sign_in_links(user)
-    email = user.email.lower() if user.email else ""
+    links = services.sign_in_links(user)
     return {
         "id": str(user.id),
         "email": user.email,
@@ -36,9 +35,9 @@ def user_json(user: User) -> dict[str, Any]:
         "avatar_url": user.avatar_url or None,
         "region": user.region,
         "locale": user.locale,
-        "email_verified": bool(email) and any(a.lower() == email for a in verified),
+        "email_verified": links.email_verified,
         "date_joined": datetime_json(user.date_joined),
-        "providers": sorted({PROVIDER_NAMES.get(p, p) for p in linked}),
+        "providers": sorted({PROVIDER_NAMES.get(p, p) for p in links.providers}),
     }
 
 

@@ -263,6 +263,8 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    # Authentication reads the user's sign-in links with the user (one query).
+    reads_sign_in_links = True
 
     @extend_schema(
         operation_id="auth_me",
@@ -271,7 +273,7 @@ class MeView(APIView):
         summary="The signed-in user.",
     )
     def get(self, request: Request) -> Response:
-        # Authentication has just read the user from the primary.
+        # Authentication has just read the user, and its sign-in links, from the primary.
         return Response(user_json(signed_in_user(request)))
 
 
