@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
+from django.conf import settings
 from django.db import connections, router
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -69,19 +71,41 @@ def access_token(request: Request) -> Token | None:
     return auth if isinstance(auth, Token) else None
 
 
+@dataclass
+class JoinedRead:
+    """What a view has authentication read with the signed-in user, in the same
+    query on ``alias``: ``columns`` (``width`` of them) over the user table ``u`` and
+    ``joins`` after it, with their ``params`` in that order; ``values`` holds
+    them once read (None: not read, the view reads them itself)."""
+
+    alias: str
+    columns: str
+    width: int
+    params: tuple[Any, ...] = ()
+    joins: str = ""
+    values: tuple[Any, ...] | None = None
+
+
+class JoinsReads(Protocol):
+    def joined_read(self, alias: str) -> JoinedRead | None: ...
+
+
 # simplejwt annotates authenticate() and get_user() with a TypeVar bound to nothing
 # (AuthUser: AbstractBaseUser or TokenUser), which no concrete override can match;
 # the user model here is accounts.User (AUTH_USER_MODEL), what get_user() loads.
 class JWTAuthentication(_Base):
-    """A view whose ``reads_sign_in_links`` is true (``me``) gets the user's
-    sign-in links read with the user, in the same query."""
+    """With no replica configured every read goes to the primary, so a view with
+    a ``joined_read`` (``me``, task detail) has what it shows read together
+    with the user, one query instead of two; with replicas the view reads it
+    where the router sends reads, as any view does."""
 
-    with_links = False
+    view: JoinsReads | None = None
 
     def authenticate(self, request: Request) -> tuple[User, Token] | None:  # type: ignore[override]  # see above
         # DRF makes the authenticators per request, so this is the request's own.
         view = (request.parser_context or {}).get("view")
-        self.with_links = bool(getattr(view, "reads_sign_in_links", False))
+        if hasattr(view, "joined_read") and not settings.DATABASE_REPLICAS:
+            self.view = view
         try:
             result = super().authenticate(request)
         except exceptions.AuthenticationFailed as exc:
@@ -102,7 +126,7 @@ class JWTAuthentication(_Base):
         except KeyError as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
         with use_primary():
-            user = _user_by_id(user_id, with_links=self.with_links)
+            user = _user_by_id(user_id, view=self.view)
         if user is None:
             raise exceptions.AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -112,43 +136,41 @@ class JWTAuthentication(_Base):
 
 
 @functools.cache
-def _user_sql(alias: str, *, with_links: bool) -> tuple[str, tuple[Any, ...]]:
-    """The query and its leading parameters (the sign-in links' columns')."""
+def _user_sql(alias: str) -> tuple[str, str, str]:
+    """The query's select list, its FROM (the user table as ``u``) and its WHERE."""
     q = connections[alias].ops.quote_name
     meta = User._meta
-    columns = rows.select_list(alias, User, rows.loaded(User), "u.")
-    params: list[Any] = []
-    if with_links:
-        from accounts import services
-
-        links, params = services.sign_in_links_columns(alias, "u")
-        columns += f", {links}"
     # Identifiers from the model only; the id is a parameter.
     return (
-        f"SELECT {columns} FROM {q(meta.db_table)} u WHERE u.{q(meta.pk.column)} = %s",  # noqa: S608
-        tuple(params),
+        rows.select_list(alias, User, rows.loaded(User), "u."),
+        f"FROM {q(meta.db_table)} u",
+        f"WHERE u.{q(meta.pk.column)} = %s",
     )
 
 
-def _user_by_id(user_id: object, *, with_links: bool = False) -> User | None:
-    """The whole user row (what ``User.objects.get`` loads), or None; with its
-    sign-in links (``accounts.services.with_sign_in_links``) when asked."""
+def _user_by_id(user_id: object, *, view: JoinsReads | None = None) -> User | None:
+    """The whole user row (what ``User.objects.get`` loads), or None; with what
+    ``view.joined_read`` asks for, left in its ``values``."""
     try:
         pk = uuid.UUID(str(user_id))
     except ValueError:
         return None
     alias = router.db_for_read(User)
     connection = connections[alias]
-    sql, params = _user_sql(alias, with_links=with_links)
+    columns, table, where = _user_sql(alias)
+    joined = view.joined_read(alias) if view is not None else None
+    params = [User._meta.pk.get_db_prep_value(pk, connection)]
+    if joined is None:
+        sql = f"SELECT {columns} {table} {where}"
+    else:
+        sql = f"SELECT {columns}, {joined.columns} {table} {joined.joins} {where}"
+        params = [*joined.params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, User._meta.pk.get_db_prep_value(pk, connection)])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     fields = rows.loaded(User)
-    user = rows.instance(User, alias, fields, row[: len(fields)])
-    if with_links:
-        from accounts import services
-
-        services.with_sign_in_links(user, row[len(fields) :])
-    return user
+    if joined is not None:
+        joined.values = tuple(row[len(fields) :])
+    return rows.instance(User, alias, fields, row[: len(fields)])

@@ -44,6 +44,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import hooks, social
+from accounts.authentication import JoinedRead
 from accounts.errors import (
     AccountDisabled,
     ActionNotAllowed,
@@ -555,19 +556,19 @@ class SignInLinks:
     providers: tuple[str, ...]  # allauth's ids of its linked providers
 
 
-# Where ``with_sign_in_links`` leaves them on a user read by authentication.
-_JOINED = "_sign_in_links"
-
-
-def sign_in_links(user: User) -> SignInLinks:
+def sign_in_links(user: User, joined: JoinedRead | None = None) -> SignInLinks:
     """The account's sign-in links: ``/api/auth/me`` is read on every page of the
-    console, so authentication reads them with the user in one query for that
-    view (``sign_in_links_columns``); anywhere else both come in one ``UNION
-    ALL`` whose SQL is built once per process, read where the router sends reads
-    (Django compiling two querysets cost more than the queries)."""
-    joined = user.__dict__.get(_JOINED)
-    if isinstance(joined, SignInLinks):
-        return joined
+    console, so where authentication could read them with the user
+    (``sign_in_links_read``, in ``joined``) nothing more is asked; else both
+    come in one ``UNION ALL`` whose SQL is built once per process, read where
+    the router sends reads (Django compiling two querysets cost more than the
+    queries)."""
+    if joined is not None and joined.values is not None:
+        verified, providers = joined.values
+        return SignInLinks(
+            email_verified=bool(verified),
+            providers=tuple(p for p in (providers or "").split(",") if p),
+        )
     alias = router.db_for_read(EmailAddress)
     connection = connections[alias]
     user_id = EmailAddress._meta.get_field("user").get_db_prep_value(user.pk, connection)
@@ -582,11 +583,15 @@ def sign_in_links(user: User) -> SignInLinks:
     )
 
 
-def sign_in_links_columns(alias: str, user_table: str) -> tuple[str, list[Any]]:
-    """Two more select-list columns for a query of the user table aliased
-    ``user_table``: whether its email is a verified address (1/0) and its linked
-    providers (comma-separated), each a lookup by the user's id; and their
-    parameters, which come before the query's own."""
+def sign_in_links_read(alias: str) -> JoinedRead:
+    """The sign-in links as two columns read with the user (``JoinedRead``):
+    whether its email is a verified address (1/0) and its linked providers
+    (comma-separated), each a lookup by the user's id."""
+    return JoinedRead(alias, columns=_sign_in_links_columns(alias), width=2, params=(True,))
+
+
+@functools.cache
+def _sign_in_links_columns(alias: str) -> str:
     q = connections[alias].ops.quote_name
     email, social = EmailAddress._meta, SocialAccount._meta
     user = User._meta
@@ -594,27 +599,16 @@ def sign_in_links_columns(alias: str, user_table: str) -> tuple[str, list[Any]]:
     def column(meta: Any, name: str) -> str:
         return q(meta.get_field(name).column)
 
-    u = f"{user_table}.{q(user.pk.column)}"
-    u_email = f"{user_table}.{column(user, 'email')}"
+    u = f"u.{q(user.pk.column)}"
+    u_email = f"u.{column(user, 'email')}"
     # Identifiers from the models only; the values are parameters.
     return (
         f"({u_email} <> '' AND EXISTS(SELECT 1 FROM {q(email.db_table)} e "  # noqa: S608
         f"WHERE e.{column(email, 'user')} = {u} AND e.{column(email, 'verified')} = %s "
         f"AND LOWER(e.{column(email, 'email')}) = LOWER({u_email}))), "
         f"(SELECT GROUP_CONCAT(s.{column(social, 'provider')}) FROM {q(social.db_table)} s "
-        f"WHERE s.{column(social, 'user')} = {u})",
-        [True],
+        f"WHERE s.{column(social, 'user')} = {u})"
     )
-
-
-def with_sign_in_links(user: User, values: tuple[Any, ...]) -> User:
-    """``user``, carrying the two ``sign_in_links_columns`` values its query read
-    (so ``sign_in_links`` asks nothing more)."""
-    verified, providers = values
-    user.__dict__[_JOINED] = SignInLinks(
-        email_verified=bool(verified), providers=tuple(p for p in (providers or "").split(",") if p)
-    )
-    return user
 
 
 @functools.cache

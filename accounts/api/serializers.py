@@ -12,7 +12,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer as _Toke
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.authentication import check_token_user
+from accounts.authentication import JoinedRead, check_token_user
 from accounts.models import User
 from config.db_router import use_primary
 from config.rendering import datetime_json
@@ -22,12 +22,12 @@ PROVIDER_NAMES = {"weixin": "wechat"}
 SIGN_IN_PROVIDERS = ["google", "wechat"]
 
 
-def user_json(user: User) -> dict[str, Any]:
+def user_json(user: User, joined: JoinedRead | None = None) -> dict[str, Any]:
     """The contract's ``user``, built directly (tests hold it equal to
     ``UserSerializer``'s declared fields rendered by DRF)."""
     from accounts import services
 
-    links = services.sign_in_links(user)
+    links = services.sign_in_links(user, joined)
     return {
         "id": str(user.id),
         "email": user.email,

@@ -35,7 +35,7 @@ from accounts.api.serializers import (
     WeChatLoginSerializer,
     user_json,
 )
-from accounts.authentication import access_token, contract_error, signed_in_user
+from accounts.authentication import JoinedRead, access_token, contract_error, signed_in_user
 from accounts.models import User
 from accounts.throttles import (
     AuthAccountThrottle,
@@ -263,8 +263,12 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
-    # Authentication reads the user's sign-in links with the user (one query).
-    reads_sign_in_links = True
+    links: JoinedRead | None = None
+
+    def joined_read(self, alias: str) -> JoinedRead:
+        """The sign-in links, read with the user by authentication when it can."""
+        self.links = services.sign_in_links_read(alias)
+        return self.links
 
     @extend_schema(
         operation_id="auth_me",
@@ -273,8 +277,8 @@ class MeView(APIView):
         summary="The signed-in user.",
     )
     def get(self, request: Request) -> Response:
-        # Authentication has just read the user, and its sign-in links, from the primary.
-        return Response(user_json(signed_in_user(request)))
+        # Authentication has just read the user (and, with it, its links) from the primary.
+        return Response(user_json(signed_in_user(request), self.links))
 
 
 class PasswordResetView(APIView):

@@ -1,8 +1,9 @@
 """``GET /api/auth/me``: the body built by ``user_json`` is exactly what DRF
 renders from ``UserSerializer``'s declared fields (relations prefetched, as
-before), in one query: the user with its token generation (from the primary),
-its verified address and its providers read with it by authentication; the
-token checks hold on that read too."""
+before), in one query while every read goes to the primary (two with
+replicas): the user with its token generation (from the primary), its verified
+address and its providers read with it by authentication; the token checks
+hold on that read too."""
 
 from __future__ import annotations
 
@@ -90,3 +91,17 @@ def test_me_refuses_a_revoked_token_and_a_disabled_account() -> None:
     User.objects.filter(pk=other.pk).update(is_active=False)
     response = client.get("/api/auth/me")
     assert response.status_code == 401
+
+
+def test_with_replicas_the_links_are_read_on_their_own_as_before(
+    django_assert_max_num_queries, settings
+) -> None:
+    user = UserFactory()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True)
+    SocialAccount.objects.create(user=user, provider="weixin", uid="w-3", extra_data={})
+    client, joined = _me(user)
+    # A replica that never answers: the links' read falls back to the primary, on its own
+    settings.DATABASE_REPLICAS = ["replica-unconfigured"]
+    with django_assert_max_num_queries(2):
+        response = client.get("/api/auth/me")
+    assert response.json() == joined == _reference(user)

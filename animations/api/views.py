@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import signed_in_user
+from accounts.authentication import JoinedRead, signed_in_user
 from animations import errors as animation_errors
 from animations import services
 from animations.api.serializers import (
@@ -138,24 +138,40 @@ class AnimateMixView(_AnimateView):
     task_type = TaskType.MIX
 
 
-class VideoTaskView(APIView):
+class _TaskDetail(APIView):
+    """A task's GET: authentication reads the task with the user when it can."""
+
+    task_read: JoinedRead | None = None
+
+    def joined_read(self, alias: str) -> JoinedRead | None:
+        if self.request.method != "GET":
+            return None
+        self.task_read = services.joined_task_read(alias, self.kwargs["task_id"])
+        return self.task_read
+
+    def shown(self, request: Request, task_id: str) -> Response:
+        user = signed_in_user(request)
+        return Response(task_json(services.shown_task(user, task_id, self.task_read)))
+
+
+class VideoTaskView(_TaskDetail):
     @extend_schema(
         operation_id="videos_task",
         responses={200: TaskSerializer, **errors(TASK_NOT_FOUND)},
         summary="One of your tasks (the same as GET /api/tasks/{task_id}).",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.shown_task(signed_in_user(request), task_id)))
+        return self.shown(request, task_id)
 
 
-class TaskView(APIView):
+class TaskView(_TaskDetail):
     @extend_schema(
         operation_id="tasks_get",
         responses={200: TaskSerializer, **errors(TASK_NOT_FOUND)},
         summary="One of your tasks: poll it until it is final.",
     )
     def get(self, request: Request, task_id: str) -> Response:
-        return Response(task_json(services.shown_task(signed_in_user(request), task_id)))
+        return self.shown(request, task_id)
 
     @extend_schema(
         operation_id="tasks_cancel",

@@ -62,7 +62,7 @@ from animations.services.operations import (
     slot_usage,
     stuck_tasks,
 )
-from animations.services.reads import FILES, SHOWN_TASK_FIELDS, shown_task
+from animations.services.reads import FILES, SHOWN_TASK_FIELDS, joined_task_read, shown_task
 from animations.services.submission import (
     claim_next_queued,
     fill_slots,
@@ -90,6 +90,7 @@ __all__ = [
     "fail_task",
     "fill_slots",
     "finish_success",
+    "joined_task_read",
     "modes",
     "poll_due",
     "poll_task",

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import ForeignKey
 
+from accounts.authentication import JoinedRead
 from accounts.models import User
 from animations.errors import TaskNotFound
 from animations.models import AnimationTask
@@ -71,33 +72,77 @@ def _file_fields() -> tuple[str, ...]:
 
 
 @functools.cache
+def _columns(alias: str) -> str:
+    """The task's and its files' loaded columns (``t``, ``f0``..``f2``)."""
+    columns = [rows.select_list(alias, AnimationTask, _task_fields(), "t.")]
+    columns += [rows.select_list(alias, File, _file_fields(), f"f{n}.") for n in range(len(FILES))]
+    return ", ".join(columns)
+
+
+@functools.cache
+def _file_joins(alias: str) -> str:
+    q = connections[alias].ops.quote_name
+    file = File._meta
+    return " ".join(
+        f"LEFT JOIN {q(file.db_table)} f{n} "
+        f"ON f{n}.{q(file.pk.column)} = t.{q(rows.column(AnimationTask, relation))}"
+        for n, relation in enumerate(FILES)
+    )
+
+
+@functools.cache
 def _task_sql(alias: str, *, owned: bool) -> str:
     """The query, from the models' metadata, quoted for the alias's backend: by
     the task's id, and its owner's when ``owned``."""
     q = connections[alias].ops.quote_name
-    task, file = AnimationTask._meta, File._meta
-    columns = [rows.select_list(alias, AnimationTask, _task_fields(), "t.")]
-    joins = []
-    for n, relation in enumerate(FILES):
-        f = f"f{n}"
-        columns.append(rows.select_list(alias, File, _file_fields(), f"{f}."))
-        joins.append(
-            f"LEFT JOIN {q(file.db_table)} {f} "
-            f"ON {f}.{q(file.pk.column)} = t.{q(rows.column(AnimationTask, relation))}"
-        )
+    task = AnimationTask._meta
     # Identifiers from the models only; the values are parameters.
     where = f"t.{q(task.pk.column)} = %s"
     if owned:
         where += f" AND t.{q(rows.column(AnimationTask, 'user'))} = %s"
     return (
-        f"SELECT {', '.join(columns)} FROM {q(task.db_table)} t {' '.join(joins)} "  # noqa: S608
+        f"SELECT {_columns(alias)} FROM {q(task.db_table)} t {_file_joins(alias)} "  # noqa: S608
         f"WHERE {where}"
     )
 
 
-def shown_task(user: User, task_id: Any) -> AnimationTask:
+@functools.cache
+def _joined_sql(alias: str) -> str:
+    """The task of the user ``u`` by its id and its files, as joins after the user."""
+    q = connections[alias].ops.quote_name
+    task = AnimationTask._meta
+    return (
+        f"LEFT JOIN {q(task.db_table)} t ON t.{q(task.pk.column)} = %s "
+        f"AND t.{q(rows.column(AnimationTask, 'user'))} = u.{q(User._meta.pk.column)} "
+        f"{_file_joins(alias)}"
+    )
+
+
+def joined_task_read(alias: str, task_id: Any) -> JoinedRead | None:
+    """The user's own task by ``task_id``, with its files, for authentication to
+    read with the user (``accounts.authentication.JoinedRead``); None for an id
+    that is no task id at all."""
+    try:
+        pk = uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    return JoinedRead(
+        alias,
+        columns=_columns(alias),
+        width=len(_task_fields()) + len(FILES) * len(_file_fields()),
+        params=(AnimationTask._meta.pk.get_db_prep_value(pk, connections[alias]),),
+        joins=_joined_sql(alias),
+    )
+
+
+def shown_task(user: User, task_id: Any, joined: JoinedRead | None = None) -> AnimationTask:
     """The user's own task with its files, loaded with only what the API shows;
-    another user's task is exactly as missing as a wrong id (``task_for``'s rule)."""
+    another user's task is exactly as missing as a wrong id (``task_for``'s rule).
+    ``joined``: the row authentication read with the user, when it did."""
+    if joined is not None and joined.values is not None:
+        if joined.values[0] is None:  # no such task of this user's
+            raise TaskNotFound()
+        return _task_from_row(joined.alias, joined.values)
     try:
         pk = uuid.UUID(str(task_id))
     except ValueError as exc:

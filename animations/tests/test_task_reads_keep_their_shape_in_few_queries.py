@@ -1,7 +1,8 @@
 """Task detail and the task list: the bodies built by ``task_json`` are exactly
 what DRF renders from ``TaskSerializer``'s declared fields (the shape the
-contract and the schema give), in at most 2 queries for a task and 3 for a page
-of any size, the signed URLs valid, another user's task still missing."""
+contract and the schema give), in one query for a task (read with the user by
+authentication while every read goes to the primary; two with replicas) and 3
+for a page of any size, the signed URLs valid, another user's task still missing."""
 
 from __future__ import annotations
 
@@ -178,16 +179,38 @@ def test_task_list_bodies_are_the_declared_shape(tasks_of_every_kind) -> None:
     assert [_comparable(t) for t in body["results"]] == [_reference(t) for t in newest_first]
 
 
-def test_a_task_detail_takes_two_queries(
-    tasks_of_every_kind, django_assert_max_num_queries
-) -> None:
+def test_a_task_detail_takes_one_query(tasks_of_every_kind, django_assert_max_num_queries) -> None:
     user, tasks = tasks_of_every_kind
     client = _client(user)
     client.get(f"/api/tasks/{tasks[2].id}")  # the estimate's history, cached per minute
     for task in tasks:
-        # the user and its token generation; the task with its three files
-        with django_assert_max_num_queries(2):
+        # the user with its token generation, and with it the task with its three files
+        with django_assert_max_num_queries(1):
             assert client.get(f"/api/tasks/{task.id}").status_code == 200
+
+
+def test_with_replicas_the_task_is_read_on_its_own_as_before(
+    tasks_of_every_kind, django_assert_max_num_queries, settings
+) -> None:
+    user, tasks = tasks_of_every_kind
+    client = _client(user)
+    alone = [client.get(f"/api/tasks/{task.id}").json() for task in tasks]
+    # A replica that never answers: the task's read falls back to the primary, on its own
+    settings.DATABASE_REPLICAS = ["replica-unconfigured"]
+    for task, body in zip(tasks, alone, strict=True):
+        with django_assert_max_num_queries(2):
+            response = client.get(f"/api/tasks/{task.id}")
+        assert _comparable(response.json()) == _comparable(body)
+
+
+def test_the_joined_read_still_hides_another_users_task(tasks_of_every_kind) -> None:
+    _user, tasks = tasks_of_every_kind
+    stranger = _client(UserFactory())
+    for task in tasks:
+        response = stranger.get(f"/api/tasks/{task.id}")
+        assert (response.status_code, response.json()["errors"][0]["code"]) == (404, "not_found")
+    assert stranger.get("/api/tasks/not-a-task").status_code == 404
+    assert stranger.get(f"/api/videos/tasks/{tasks[4].id}").status_code == 404
 
 
 @pytest.mark.parametrize("page_size", [1, 5, 100])
