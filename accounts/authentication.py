@@ -74,20 +74,28 @@ def access_token(request: Request) -> Token | None:
 @dataclass
 class JoinedRead:
     """What a view has authentication read with the signed-in user, in the same
-    query on ``alias``: ``columns`` (``width`` of them) over the user table ``u`` and
-    ``joins`` after it, with their ``params`` in that order; ``values`` holds
-    them once read (None: not read, the view reads them itself)."""
+    query on ``alias``: ``columns`` (``width`` of them) over the user table ``u``,
+    ``joins`` after it and an ``order_by`` clause, with their ``params`` in that
+    order; ``rows`` holds the extra values of each row once read (None: not
+    read, the view reads them itself). One row unless a join makes more."""
 
     alias: str
     columns: str
     width: int
     params: tuple[Any, ...] = ()
     joins: str = ""
-    values: tuple[Any, ...] | None = None
+    order_by: str = ""
+    rows: list[tuple[Any, ...]] | None = None
+
+    @property
+    def values(self) -> tuple[Any, ...] | None:
+        """The first row's values (the only one, for most reads)."""
+        return self.rows[0] if self.rows else None
 
 
 class JoinsReads(Protocol):
-    def joined_read(self, alias: str) -> JoinedRead | None: ...
+    def joined_read(self, alias: str, user_id: Any) -> JoinedRead | None:
+        """What to read with the user whose id (as the database takes it) is ``user_id``."""
 
 
 # simplejwt annotates authenticate() and get_user() with a TypeVar bound to nothing
@@ -158,19 +166,22 @@ def _user_by_id(user_id: object, *, view: JoinsReads | None = None) -> User | No
     alias = router.db_for_read(User)
     connection = connections[alias]
     columns, table, where = _user_sql(alias)
-    joined = view.joined_read(alias) if view is not None else None
-    params = [User._meta.pk.get_db_prep_value(pk, connection)]
-    if joined is None:
-        sql = f"SELECT {columns} {table} {where}"
-    else:
-        sql = f"SELECT {columns}, {joined.columns} {table} {joined.joins} {where}"
-        params = [*joined.params, *params]
+    user_param = User._meta.pk.get_db_prep_value(pk, connection)
+    joined = view.joined_read(alias, user_param) if view is not None else None
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+        if joined is None:
+            cursor.execute(f"SELECT {columns} {table} {where}", [user_param])
+            found = cursor.fetchmany(1)
+        else:
+            cursor.execute(
+                f"SELECT {columns}, {joined.columns} {table} {joined.joins} "
+                f"{where} {joined.order_by}",
+                [*joined.params, user_param],
+            )
+            found = cursor.fetchall()
+    if not found:
         return None
     fields = rows.loaded(User)
     if joined is not None:
-        joined.values = tuple(row[len(fields) :])
-    return rows.instance(User, alias, fields, row[: len(fields)])
+        joined.rows = [tuple(row[len(fields) :]) for row in found]
+    return rows.instance(User, alias, fields, found[0][: len(fields)])

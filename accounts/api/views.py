@@ -265,7 +265,7 @@ class MeView(APIView):
     permission_classes = [IsAuthenticated]
     links: JoinedRead | None = None
 
-    def joined_read(self, alias: str) -> JoinedRead:
+    def joined_read(self, alias: str, user_id: Any) -> JoinedRead:
         """The sign-in links, read with the user by authentication when it can."""
         self.links = services.sign_in_links_read(alias)
         return self.links

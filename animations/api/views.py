@@ -143,7 +143,7 @@ class _TaskDetail(APIView):
 
     task_read: JoinedRead | None = None
 
-    def joined_read(self, alias: str) -> JoinedRead | None:
+    def joined_read(self, alias: str, user_id: Any) -> JoinedRead | None:
         if self.request.method != "GET":
             return None
         self.task_read = services.joined_task_read(alias, self.kwargs["task_id"])

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import signed_in_user
+from accounts.authentication import JoinedRead, signed_in_user
 from billing import errors as billing_errors
 from billing import services
 from billing.api.serializers import (
@@ -41,7 +43,14 @@ CREATE_ERRORS = errors(
 
 
 class CreditsView(APIView):
-    """The signed-in user's credits and latest ledger entries."""
+    """The signed-in user's credits and latest ledger entries (read with the user
+    by authentication when it can)."""
+
+    credits_read: JoinedRead | None = None
+
+    def joined_read(self, alias: str, user_id: Any) -> JoinedRead:
+        self.credits_read = services.joined_credits_read(alias, user_id)
+        return self.credits_read
 
     @extend_schema(
         operation_id="users_credits",
@@ -50,7 +59,7 @@ class CreditsView(APIView):
     )
     def get(self, request: Request) -> Response:
         # A plain read (no get_or_create): a credits GET must not pin its user.
-        data = services.shown_credits(signed_in_user(request))
+        data = services.shown_credits(signed_in_user(request), self.credits_read)
         return Response(CreditsSerializer(data).data)
 
 

@@ -53,7 +53,7 @@ from billing.services.orders import (
     settle_unpaid,
     user_orders,
 )
-from billing.services.reads import shown_credits
+from billing.services.reads import joined_credits_read, shown_credits
 from billing.services.refunds import (
     reconcile_refunds,
     record_refund,
@@ -79,6 +79,7 @@ __all__ = [
     "grant_purchase",
     "grant_signup_bonus",
     "grant_signup_bonus_hook",
+    "joined_credits_read",
     "open_reservations",
     "order_for",
     "payment_methods",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router
 from django.db.models import ForeignKey
 
+from accounts.authentication import JoinedRead
 from billing.models import CreditAccount, LedgerEntry
 from billing.services.ledger import account_for, recent_entries
 from config import rows
@@ -41,42 +42,95 @@ def _loaded() -> tuple[str, ...]:
 
 
 @functools.cache
+def _latest_entries(alias: str) -> str:
+    """The account's latest entries as a derived table ``e`` (LIMIT per account);
+    its parameter is the user's id."""
+    q = connections[alias].ops.quote_name
+    account, entry = CreditAccount._meta, LedgerEntry._meta
+    user_col = q(rows.column(CreditAccount, "user"))
+    account_col = q(rows.column(LedgerEntry, "account"))
+    columns = [q(rows.column(LedgerEntry, name)) for name in _loaded()]
+    # Identifiers from the models only; the values are parameters.
+    return (
+        f"(SELECT {', '.join([*columns, account_col])} FROM {q(entry.db_table)} "  # noqa: S608
+        f"WHERE {account_col} = "
+        f"(SELECT {q(account.pk.column)} FROM {q(account.db_table)} WHERE {user_col} = %s) "
+        f"ORDER BY {q(entry.pk.column)} DESC LIMIT {RECENT}) e"
+    )
+
+
+@functools.cache
+def _columns(alias: str) -> str:
+    q = connections[alias].ops.quote_name
+    entries = ", ".join(f"e.{q(rows.column(LedgerEntry, name))}" for name in _loaded())
+    return (
+        f"a.{q(rows.column(CreditAccount, 'balance'))}, "
+        f"a.{q(rows.column(CreditAccount, 'reserved'))}, {entries}"
+    )
+
+
+@functools.cache
 def _credits_sql(alias: str) -> str:
     q = connections[alias].ops.quote_name
     account, entry = CreditAccount._meta, LedgerEntry._meta
     user_col = q(rows.column(CreditAccount, "user"))
     account_col = q(rows.column(LedgerEntry, "account"))
-    entry_pk = q(entry.pk.column)
-    columns = [q(rows.column(LedgerEntry, name)) for name in _loaded()]
-    inner = ", ".join([*columns, account_col])
-    outer = ", ".join(f"e.{c}" for c in columns)
-    # Identifiers from the models only; the values are parameters. The latest
-    # entries are a derived table (LIMIT per account), joined to the account so
-    # an account without entries still gives its one row.
+    # The entries joined to the account, so an account without entries still
+    # gives its one row.
     return (
-        f"SELECT a.{q(rows.column(CreditAccount, 'balance'))}, "  # noqa: S608
-        f"a.{q(rows.column(CreditAccount, 'reserved'))}, {outer} "
-        f"FROM {q(account.db_table)} a LEFT JOIN ("
-        f"SELECT {inner} FROM {q(entry.db_table)} WHERE {account_col} = "
-        f"(SELECT {q(account.pk.column)} FROM {q(account.db_table)} WHERE {user_col} = %s) "
-        f"ORDER BY {entry_pk} DESC LIMIT {RECENT}"
-        f") e ON e.{account_col} = a.{q(account.pk.column)} "
-        f"WHERE a.{user_col} = %s ORDER BY e.{entry_pk} DESC"
+        f"SELECT {_columns(alias)} FROM {q(account.db_table)} a "  # noqa: S608
+        f"LEFT JOIN {_latest_entries(alias)} ON e.{account_col} = a.{q(account.pk.column)} "
+        f"WHERE a.{user_col} = %s ORDER BY e.{q(entry.pk.column)} DESC"
     )
 
 
-def shown_credits(user: User) -> dict[str, Any]:
+@functools.cache
+def _joined_sql(alias: str) -> tuple[str, str]:
+    """The account and its latest entries as joins after the user ``u``, and the order."""
+    q = connections[alias].ops.quote_name
+    account, entry = CreditAccount._meta, LedgerEntry._meta
+    user_col = q(rows.column(CreditAccount, "user"))
+    account_col = q(rows.column(LedgerEntry, "account"))
+    user_fk = rows.field(CreditAccount, "user")
+    assert isinstance(user_fk, ForeignKey)
+    return (
+        f"LEFT JOIN {q(account.db_table)} a ON a.{user_col} = u.{q(user_fk.target_field.column)} "
+        f"LEFT JOIN {_latest_entries(alias)} ON e.{account_col} = a.{q(account.pk.column)}",
+        f"ORDER BY e.{q(entry.pk.column)} DESC",
+    )
+
+
+def joined_credits_read(alias: str, user_id: Any) -> JoinedRead:
+    """The account and its latest entries, for authentication to read with the
+    user (``accounts.authentication.JoinedRead``); ``user_id`` as the database
+    takes it."""
+    joins, order_by = _joined_sql(alias)
+    return JoinedRead(
+        alias,
+        columns=_columns(alias),
+        width=2 + len(_loaded()),
+        params=(user_id,),
+        joins=joins,
+        order_by=order_by,
+    )
+
+
+def shown_credits(user: User, joined: JoinedRead | None = None) -> dict[str, Any]:
     """Balance, reserved, available and the latest entries (newest first), as
-    ``CreditsSerializer`` takes them."""
-    alias = router.db_for_read(CreditAccount)
-    connection = connections[alias]
-    user_pk = rows.field(CreditAccount, "user")
-    assert isinstance(user_pk, ForeignKey)
-    param = user_pk.get_db_prep_value(user.pk, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_credits_sql(alias), [param, param])
-        found = cursor.fetchall()
-    if not found:
+    ``CreditsSerializer`` takes them. ``joined``: the rows authentication read
+    with the user, when it did."""
+    if joined is not None and joined.rows is not None:
+        alias, found = joined.alias, joined.rows
+    else:
+        alias = router.db_for_read(CreditAccount)
+        connection = connections[alias]
+        user_pk = rows.field(CreditAccount, "user")
+        assert isinstance(user_pk, ForeignKey)
+        param = user_pk.get_db_prep_value(user.pk, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_credits_sql(alias), [param, param])
+            found = cursor.fetchall()
+    if not found or found[0][0] is None:
         account = account_for(user)  # truly missing: create it (this request writes)
         return {
             "balance": account.balance,
