@@ -74,14 +74,13 @@ def access_token(request: Request) -> Token | None:
 @dataclass
 class JoinedRead:
     """What a view has authentication read with the signed-in user, in the same
-    query on ``alias``: ``columns`` (``width`` of them) over the user table ``u``,
+    query on ``alias``: ``columns`` over the user table ``u``,
     ``joins`` after it and an ``order_by`` clause, with their ``params`` in that
     order; ``rows`` holds the extra values of each row once read (None: not
     read, the view reads them itself). One row unless a join makes more."""
 
     alias: str
     columns: str
-    width: int
     params: tuple[Any, ...] = ()
     joins: str = ""
     order_by: str = ""

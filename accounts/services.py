@@ -587,7 +587,7 @@ def sign_in_links_read(alias: str) -> JoinedRead:
     """The sign-in links as two columns read with the user (``JoinedRead``):
     whether its email is a verified address (1/0) and its linked providers
     (comma-separated), each a lookup by the user's id."""
-    return JoinedRead(alias, columns=_sign_in_links_columns(alias), width=2, params=(True,))
+    return JoinedRead(alias, columns=_sign_in_links_columns(alias), params=(True,))
 
 
 @functools.cache

@@ -129,7 +129,6 @@ def joined_task_read(alias: str, task_id: Any) -> JoinedRead | None:
     return JoinedRead(
         alias,
         columns=_columns(alias),
-        width=len(_task_fields()) + len(FILES) * len(_file_fields()),
         params=(AnimationTask._meta.pk.get_db_prep_value(pk, connections[alias]),),
         joins=_joined_sql(alias),
     )

@@ -108,7 +108,6 @@ def joined_credits_read(alias: str, user_id: Any) -> JoinedRead:
     return JoinedRead(
         alias,
         columns=_columns(alias),
-        width=2 + len(_loaded()),
         params=(user_id,),
         joins=joins,
         order_by=order_by,
