@@ -5,15 +5,17 @@ embedded mode and the tests). Every
 Stripe failure is classified here, once: our callers see
 ``PaymentProviderUnavailable`` (503) and never a ``stripe`` exception; what
 Stripe said is its ``internal_detail`` (logs, staff), never the client's detail.
+
+``stripe`` is imported by the calls that use it: a web worker that takes no
+payment never loads it.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from django.conf import settings
 
 from billing.errors import (
@@ -21,6 +23,9 @@ from billing.errors import (
     PaymentProviderNotConfigured,
     PaymentProviderUnavailable,
 )
+
+if TYPE_CHECKING:
+    import stripe
 
 # Stripe refuses a session that expires sooner than 30 minutes after it is created.
 MIN_SESSION_SECONDS = 31 * 60
@@ -32,6 +37,8 @@ def is_configured() -> bool:
 
 
 def _client() -> stripe.StripeClient:
+    import stripe
+
     if not is_configured():
         raise PaymentProviderNotConfigured("Stripe is not configured.")
     return stripe.StripeClient(
@@ -48,6 +55,8 @@ def ensure_configured() -> None:
 
 
 def _call(fn: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    import stripe
+
     try:
         return fn(*args, **kwargs).to_dict()
     except stripe.StripeError as exc:
@@ -138,6 +147,8 @@ def verify_event(payload: bytes, signature: str | None) -> dict[str, Any]:
     ``invalid_signature`` otherwise."""
     if not settings.STRIPE_WEBHOOK_SECRET:
         raise PaymentProviderNotConfigured("Stripe webhooks are not configured.")
+    import stripe
+
     try:
         text = payload.decode("utf-8")
         stripe.Webhook.construct_event(

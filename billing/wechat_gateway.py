@@ -7,6 +7,9 @@ notification with that key. The library hard-codes its gateway, so
 and the tests point it at the WeChat Pay simulator). Failures are classified
 here once: callers see ``PaymentProviderUnavailable`` or ``InvalidSignature``,
 never a library error.
+
+``wechatpayv3`` is imported by the calls that use it: a web worker that takes no
+payment never loads it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ import json
 import secrets
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import requests
 from django.conf import settings
-from wechatpayv3 import WeChatPay, WeChatPayType
 
 from billing.errors import (
     InvalidSignature,
@@ -29,12 +31,12 @@ from billing.errors import (
     PaymentProviderUnavailable,
 )
 
+if TYPE_CHECKING:
+    from wechatpayv3 import WeChatPay
+
 BEIJING = ZoneInfo("Asia/Shanghai")
-TRADE_TYPES = {
-    "native": WeChatPayType.NATIVE,
-    "jsapi": WeChatPayType.JSAPI,
-    "h5": WeChatPayType.H5,
-}
+# Ours, each the name of a ``wechatpayv3.WeChatPayType`` in lower case.
+TRADE_TYPES = ("native", "jsapi", "h5")
 
 
 def is_configured() -> bool:
@@ -53,6 +55,8 @@ def is_configured() -> bool:
 
 
 def _client() -> WeChatPay:
+    from wechatpayv3 import WeChatPay, WeChatPayType
+
     if not is_configured():
         raise PaymentProviderNotConfigured("WeChat Pay is not configured.")
     client = WeChatPay(
@@ -110,6 +114,8 @@ def create_transaction(
     ``h5_url`` (h5, with ``return_url`` appended as the ``redirect_url`` WeChat's
     cashier sends the browser back to) or ``jsapi_params`` for the WeChat JS
     bridge (jsapi), signed with the merchant key."""
+    from wechatpayv3 import WeChatPayType
+
     client = _client()
     kwargs: dict[str, Any] = {
         "description": description,
@@ -117,7 +123,7 @@ def create_transaction(
         "amount": {"total": total_fen, "currency": "CNY"},
         # RFC 3339 in Beijing time, the form WeChat's documentation shows.
         "time_expire": expires_at.astimezone(BEIJING).isoformat(timespec="seconds"),
-        "pay_type": TRADE_TYPES[trade_type],
+        "pay_type": WeChatPayType[trade_type.upper()],
     }
     if trade_type == "jsapi":
         kwargs["payer"] = {"openid": openid}

@@ -68,6 +68,10 @@ class DownloadFailed(DomainError):
     default_detail = _("The file could not be downloaded.")
 
 
+class TransientDownloadError(DownloadFailed):
+    """Worth another try: a 5xx, a timeout or a refused connection."""
+
+
 class StorageUnavailable(DependencyUnavailable):
     code = "storage_unavailable"
     default_detail = _("File storage is unavailable; try again shortly.")

@@ -30,7 +30,7 @@ import httpcore
 import httpx
 from django.conf import settings
 
-from storage.errors import DownloadFailed, FileTooLarge, UnsafeUrl
+from storage.errors import DownloadFailed, FileTooLarge, TransientDownloadError, UnsafeUrl
 
 Resolver = Callable[[str], list[str]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,10 +39,6 @@ _METADATA = frozenset(
     ipaddress.ip_address(ip)
     for ip in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
 )
-
-
-class TransientDownloadError(DownloadFailed):
-    """Worth another try: a 5xx, a timeout or a refused connection."""
 
 
 @dataclass(frozen=True)

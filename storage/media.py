@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
@@ -29,6 +29,9 @@ from storage.errors import (
     MediaTooShort,
     UnsupportedMedia,
 )
+
+if TYPE_CHECKING:
+    import av
 
 IMAGE_FORMATS: dict[str, tuple[str, str]] = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -127,6 +130,8 @@ def _probe_image(path: str) -> MediaInfo | None:
 
 
 def _probe_video(path: str, head: bytes) -> MediaInfo:
+    import av  # PyAV loads FFmpeg (~19 MB): a process imports it with its first video
+
     claims_video = head[4:8] == b"ftyp" or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
     try:
         container = av.open(path, mode="r")
@@ -159,6 +164,8 @@ def _probe_video(path: str, head: bytes) -> MediaInfo:
 
 def _check_decodes(path: str) -> None:
     # Run only after the size checks, so a frame of absurd dimensions is never decoded.
+    import av
+
     try:
         with av.open(path, mode="r") as container:
             decoded = next(iter(container.decode(video=0)), None)
@@ -191,7 +198,7 @@ def _duration(container: av.container.InputContainer, stream: av.VideoStream) ->
     if stream.duration is not None and stream.time_base is not None:
         return round(float(stream.duration * stream.time_base), 3)
     if container.duration is not None:
-        return round(container.duration / av.time_base, 3)
+        return round(container.duration / 1_000_000, 3)  # FFmpeg's AV_TIME_BASE: microseconds
     return None
 
 

@@ -17,28 +17,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File as DjangoFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, router, transaction
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
-from oss2.exceptions import OssError
 
 from accounts.models import User
 from config import outage
-from storage import fetch, hooks, media, signing
-from storage.backends import SigningStorage, backend_for, get_storage
+from storage import hooks, media, signing
+from storage.backends import SigningStorage, backend_for, failures, get_storage
 from storage.errors import StorageUnavailable
 from storage.models import Backend, File, FileKind
 
+if TYPE_CHECKING:
+    from storage import fetch
+
 logger = structlog.get_logger(__name__)
 
-_BACKEND_ERRORS = (OSError, BotoCoreError, ClientError, OssError)
 # A caller's last check of an import's probed content, before it is written.
 Accept = Callable[[media.MediaInfo], None]
 _INPUT_KINDS = (FileKind.IMAGE, FileKind.VIDEO)
@@ -90,6 +90,8 @@ def import_from_url(
     and before anything is written (the caller's last word, e.g. whether the
     user can pay for a video this long): if it raises, nothing is stored and
     the downloaded copy, a temporary file, is removed."""
+    from storage import fetch  # httpx: loaded by the processes that download
+
     with fetch.download(url, max_bytes=_max_bytes(kind), resolve=resolve) as got:
         return _store_input(owner, got.path, kind=kind, accept=accept)
 
@@ -104,6 +106,8 @@ def mirror_result(
     rescheduling (the dispatcher's ``next_poll_at``), never by sleeping in a
     worker. The copy must be a video PyAV can decode. A result that arrives after
     its owner was erased is stored deleted and its object removed at once."""
+    from storage import fetch
+
     existing = _primary().filter(owner=owner, source_key=key).first()
     if existing is not None:
         return existing
@@ -190,7 +194,7 @@ def purge_objects(file_ids: list[str]) -> int:
     ):
         try:
             get_storage(file.backend).delete(file.key)
-        except _BACKEND_ERRORS as exc:
+        except failures(file.backend) as exc:
             logger.warning("purge_failed", file_id=str(file.pk), error=str(exc))
             continue
         purged += File.objects.filter(pk=file.pk, purged_at__isnull=True).update(
@@ -320,7 +324,7 @@ def _put(
             # The S3 and OSS backends send a file's content_type when it has one.
             content.content_type = info.content_type  # type: ignore[attr-defined]
             key = store.save(key, content)
-    except _BACKEND_ERRORS as exc:
+    except failures(backend) as exc:
         logger.error("storage_write_failed", backend=backend, error=str(exc))
         raise StorageUnavailable() from exc
     try:
@@ -346,13 +350,13 @@ def _put(
                 deleted_at=timezone.now() if erased else None,
             )
     except IntegrityError:
-        _delete_quietly(store, key)
+        _delete_quietly(store, backend, key)
         if source_key is not None:
             # A concurrent mirror of the same result won the race: keep its copy.
             return _primary().get(owner=owner, source_key=source_key)
         raise
     except BaseException:
-        _delete_quietly(store, key)
+        _delete_quietly(store, backend, key)
         raise
     if erased:
         purge_objects([str(file.id)])
@@ -363,10 +367,10 @@ def _lock_owner(owner: User) -> User:
     return User.objects.select_for_update().only("pk", "erased_at").get(pk=owner.pk)
 
 
-def _delete_quietly(store: Any, key: str) -> None:
+def _delete_quietly(store: Any, backend: str, key: str) -> None:
     try:
         store.delete(key)
-    except _BACKEND_ERRORS as exc:
+    except failures(backend) as exc:
         logger.warning("storage_cleanup_failed", key=key, error=str(exc))
 
 

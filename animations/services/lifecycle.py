@@ -43,7 +43,7 @@ from billing import services as billing
 from config import outage
 from config.errors import DependencyUnavailable, DomainError
 from storage import services as storage
-from storage.fetch import TransientDownloadError
+from storage.errors import TransientDownloadError
 
 logger = structlog.get_logger(__name__)
 

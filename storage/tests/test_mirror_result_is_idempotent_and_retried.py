@@ -15,8 +15,13 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from config.tests.concurrency import run_together
 from storage import services
-from storage.errors import CorruptMedia, DownloadFailed, UnsafeUrl, UnsupportedMedia
-from storage.fetch import TransientDownloadError
+from storage.errors import (
+    CorruptMedia,
+    DownloadFailed,
+    TransientDownloadError,
+    UnsafeUrl,
+    UnsupportedMedia,
+)
 from storage.models import File
 from storage.tests.fakes.web import Answer
 from storage.tests.media import make_image, make_video
