@@ -7,14 +7,12 @@ as a deployment would.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from config.tests.fresh_process import run_python
+
 GOOD = {
     "DJANGO_SECRET_KEY": "k" * 50,
     "JWT_SIGNING_KEY": "j" * 50,
@@ -53,20 +51,8 @@ print(json.dumps({
 
 
 def _run(env: dict[str, str], tmp_path: Path, code: str = "import django; django.setup()"):
-    clean = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    return run_python(
+        code, tmp_path, {"DJANGO_SETTINGS_MODULE": "config.settings.production", **env}
     )
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from config.tests.fresh_process import run_python
 
 PROBE = """
 import json
@@ -27,20 +24,10 @@ print(json.dumps({
 
 
 def _settings(tmp_path: Path, **env: str) -> dict:
-    clean = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "VAR_DIR": str(tmp_path / "var"),
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        **env,
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()\n" + PROBE],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_python(
+        "import django; django.setup()\n" + PROBE,
+        tmp_path,
+        {"DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,16 +7,11 @@ so the real logging configuration is what is tested.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from config.logging import redact
-
-ROOT = Path(__file__).resolve().parents[2]
+from config.tests.fresh_process import run_python
 
 PROBE = """
 import django
@@ -46,22 +41,12 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], str]:
     """What one probe process logged (every stderr line parsed) and printed."""
     tmp_path = tmp_path_factory.mktemp("logs")
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "LOG_FORMAT": "json",
         # the test client's address plays the proxy whose X-Request-ID is believed
         "TRUSTED_PROXIES": "127.0.0.1/32",
     }
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(PROBE, tmp_path, env)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is JSON, or this fails

@@ -10,12 +10,9 @@ request; then these modules must still be absent.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from config.tests.fresh_process import run_python
+
 HEAVY = ("av", "boto3", "botocore", "oss2", "stripe", "wechatpayv3")
 
 PROBE = f"""
@@ -30,9 +27,6 @@ print(json.dumps(sorted(name for name in {HEAVY!r} if name in sys.modules)))
 
 def test_a_web_worker_serving_reads_has_imported_no_provider_sdk(tmp_path):
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "VAR_DIR": str(tmp_path / "var"),
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "k" * 50,
         "JWT_SIGNING_KEY": "j" * 50,
@@ -41,14 +35,7 @@ def test_a_web_worker_serving_reads_has_imported_no_provider_sdk(tmp_path):
         "EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587",
     }
 
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(PROBE, tmp_path, env)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
