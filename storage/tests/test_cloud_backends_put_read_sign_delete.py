@@ -93,6 +93,18 @@ def test_oss_with_a_wrong_secret_stores_nothing(oss_storage, settings) -> None:
     assert [status for _verb, _path, status in oss_storage.requests] == [403]
 
 
+def test_s3_without_its_bucket_stores_nothing(s3_storage, settings) -> None:
+    # Given a bucket moto does not have (boto3 raises ClientError: NoSuchBucket)
+    settings.STORAGE_S3 = {**settings.STORAGE_S3, "bucket_name": "no-such-bucket"}
+    # When an upload is stored
+    with pytest.raises(StorageUnavailable):
+        services.store_upload(
+            UserFactory(), SimpleUploadedFile("a.png", make_image(300, 300, "PNG")), kind="image"
+        )
+    # Then nothing was kept
+    assert File.objects.count() == 0
+
+
 def test_region_picks_the_backend(settings, s3_storage, oss_storage) -> None:
     # Given cn users on OSS and global users on S3
     settings.STORAGE_BACKEND_CN = "oss"
